@@ -1,0 +1,7 @@
+"""WSGI entry point: `gunicorn --workers 2 --bind 127.0.0.1:PORT bookstore.wsgi`."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookstore.settings")
+application = get_wsgi_application()

@@ -1,0 +1,51 @@
+// Imports catalogue files (JSON Lines or CSV) into the store: streams and validates every
+// record, upserts by id (or isbn13) in batches inside one transaction, so an import is all or
+// nothing, and importing the same file twice changes nothing.
+//
+//   catalog::ImportOptions opts;  // on_error = kAbort: one bad record writes nothing
+//   LM_ASSIGN_OR_RETURN(auto report, catalog::import_files(store, {"books.jsonl"}, opts));
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "catalog/book_record.hpp"
+#include "catalog/import_parser.hpp"
+#include "core/result.hpp"
+#include "store/store.hpp"
+
+namespace libromind::catalog {
+
+enum class OnError { kAbort, kSkip };
+
+struct ImportOptions {
+  bool dry_run = false;              // validate and write inside a transaction, then roll back
+  OnError on_error = OnError::kAbort;  // abort: any bad record means nothing is written
+  size_t batch_size = 500;           // records per upsert statement batch
+  size_t max_reported_errors = 1000;  // errors kept in the report (all are counted)
+  std::function<void(int64_t records_read)> progress;  // called after each batch
+};
+
+struct ImportReport {
+  int64_t records_read = 0;
+  int64_t inserted = 0;
+  int64_t updated = 0;
+  int64_t unchanged = 0;
+  int64_t failed = 0;  // records with errors
+  bool committed = false;
+  std::vector<FieldError> errors;  // the first max_reported_errors
+};
+
+core::Result<ImportReport> import_files(store::Store& store, const std::vector<std::string>& files,
+                                        const ImportOptions& options);
+
+// The synthetic price and stock of a book that has none (see README: both are synthetic in the
+// shipped catalogue). Deterministic: a function of the book's id only.
+int64_t synthetic_price_cents(std::string_view id);
+int64_t synthetic_stock(std::string_view id);
+
+// Takes the next value of the store's change sequence (inside the caller's transaction).
+core::Result<int64_t> next_change_seq(store::Connection& conn);
+
+}  // namespace libromind::catalog

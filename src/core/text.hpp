@@ -1,0 +1,34 @@
+// Small text utilities shared by parsers and handlers: UTF-8 validation, trimming, hashing,
+// base64url and hex. Plain functions, no allocation beyond the returned strings.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace libromind::core {
+
+// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
+// Number of Unicode code points in a valid UTF-8 string.
+size_t utf8_length(std::string_view s);
+
+std::string_view trim(std::string_view s);
+std::string to_lower_ascii(std::string_view s);
+std::vector<std::string_view> split(std::string_view s, char sep);
+
+// 64-bit FNV-1a: stable across platforms and releases (used for synthetic prices, ETags).
+uint64_t fnv1a64(std::string_view s, uint64_t seed = 0xcbf29ce484222325ULL);
+
+std::string hex(uint64_t v);
+std::string base64url_encode(std::string_view in);
+std::optional<std::string> base64url_decode(std::string_view in);
+
+// Parses a whole string as a base-10 integer / finite double; nullopt on any junk or overflow.
+std::optional<int64_t> parse_int(std::string_view s);
+std::optional<double> parse_double(std::string_view s);
+
+}  // namespace libromind::core

@@ -1,0 +1,444 @@
+#include "http/server.hpp"
+
+#include <csignal>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "core/text.hpp"
+#include "http/asio.hpp"
+#include "http/problem.hpp"
+#include "telemetry/log.hpp"
+
+namespace libromind::http {
+namespace {
+
+using tcp = asio::ip::tcp;
+namespace bhttp = beast::http;
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes a path; false on a bad escape, an encoded NUL or invalid UTF-8.
+bool decode_path(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size()) return false;
+      int h = hex_digit(in[i + 1]), l = hex_digit(in[i + 2]);
+      if (h < 0 || l < 0 || (h == 0 && l == 0)) return false;
+      out += static_cast<char>(h * 16 + l);
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return core::is_valid_utf8(out);
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  const Router& router;
+  const Pipeline& pipeline;
+  telemetry::Registry& metrics;
+
+  asio::io_context ioc;
+  asio::thread_pool pool;
+  tcp::acceptor acceptor{ioc};
+  asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  std::atomic<int> pending{0};
+  std::atomic<bool> draining{false};
+
+  // Open connections, so that a drain can close the idle ones.
+  struct Conn {
+    beast::tcp_stream* stream;
+    bool busy = false;
+  };
+  std::mutex conns_mutex;
+  std::list<Conn> conns;
+
+  telemetry::Family<telemetry::Counter>& requests_total;
+  telemetry::Family<telemetry::Histogram>& request_seconds;
+  telemetry::Family<telemetry::Gauge>& in_flight;
+  telemetry::Family<telemetry::Gauge>& open_connections;
+  telemetry::Family<telemetry::Gauge>& pool_pending;
+  telemetry::Family<telemetry::Counter>& rejected_total;
+
+  Impl(ServerOptions o, const Router& r, const Pipeline& p, telemetry::Registry& m)
+      : options(std::move(o)),
+        router(r),
+        pipeline(p),
+        metrics(m),
+        pool(static_cast<size_t>(std::max(1, options.blocking_threads))),
+        requests_total(m.counter("libromind_http_requests_total",
+                                 "HTTP requests answered, by route, method and status",
+                                 {"route", "method", "status"})),
+        request_seconds(m.histogram("libromind_http_request_duration_seconds",
+                                    "HTTP request latency from first byte read to response, by route",
+                                    {"route"}, telemetry::latency_buckets())),
+        in_flight(m.gauge("libromind_http_requests_in_flight", "HTTP requests being handled")),
+        open_connections(m.gauge("libromind_http_connections_open", "Open HTTP connections")),
+        pool_pending(m.gauge("libromind_blocking_pool_pending",
+                             "Blocking tasks queued or running on the worker pool")),
+        rejected_total(m.counter("libromind_http_overload_rejections_total",
+                                 "Requests answered 503 because the blocking pool was full")) {}
+
+  Response finish(Request& req, Response resp, size_t ran) {
+    pipeline.run_after(req, resp, ran);
+    return resp;
+  }
+
+  // Everything up to the handler, on the calling thread. Returns a response when the request
+  // is answered without its handler (preflight, 404, 405, bad query); else sets `route`.
+  std::optional<Response> prepare(Request& req, size_t& ran, const Route*& route) {
+    if (auto r = pipeline.run_before(req, ran)) return finish(req, std::move(*r), ran);
+    auto m = router.match(req);
+    if (!m.route) {
+      if (!m.allowed.empty()) {
+        std::string allow;
+        for (const auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
+        auto r = problem(405, "method-not-allowed", "Method not allowed",
+                         "allowed: " + allow, req.request_id);
+        r.set_header("Allow", allow);
+        return finish(req, std::move(r), ran);
+      }
+      return finish(req,
+                    problem(404, "not-found", "Not found", "no route for " + req.path,
+                            req.request_id),
+                    ran);
+    }
+    auto q = parse_query_string(req.raw_query);
+    if (!q) {
+      return finish(req, problem_from_error(q.error(), req.request_id), ran);
+    }
+    req.query = std::move(*q);
+    route = m.route;
+    return std::nullopt;
+  }
+
+  Response call(const Route& route, Request& req) {
+    try {
+      return route.handler(req);
+    } catch (const std::exception& e) {
+      telemetry::log_error("handler_exception",
+                           {{"request_id", req.request_id}, {"route", req.route},
+                            {"error", e.what()}});
+      return problem_from_error(core::Error::internal(e.what()), req.request_id);
+    }
+  }
+
+  void record(const Request& req, const Response& resp, size_t bytes) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - req.started)
+                      .count();
+    requests_total.with({req.route, req.method, std::to_string(resp.status)}).inc();
+    request_seconds.with({req.route}).observe(secs);
+    if (options.access_log) {
+      telemetry::log_info("http_request", {{"request_id", req.request_id},
+                                           {"method", req.method},
+                                           {"path", req.path},
+                                           {"route", req.route},
+                                           {"status", resp.status},
+                                           {"bytes", bytes},
+                                           {"duration_ms", secs * 1000.0},
+                                           {"remote", req.remote_address}});
+    }
+  }
+
+  asio::awaitable<Response> handle(Request& req) {
+    size_t ran = 0;
+    const Route* route = nullptr;
+    if (auto early = prepare(req, ran, route)) co_return std::move(*early);
+    Response resp;
+    if (route->inline_handler) {
+      resp = call(*route, req);
+    } else if (pending.fetch_add(1) >= options.max_pending) {
+      pending.fetch_sub(1);
+      rejected_total.get().inc();
+      resp = problem(503, "overloaded", "Server overloaded",
+                     "too many requests are waiting; retry shortly", req.request_id);
+      resp.set_header("Retry-After", "1");
+    } else {
+      pool_pending.get().set(pending.load());
+      resp = co_await asio::co_spawn(
+          pool.get_executor(),
+          [this, route, &req]() -> asio::awaitable<Response> { co_return call(*route, req); },
+          asio::use_awaitable);
+      pending.fetch_sub(1);
+    }
+    co_return finish(req, std::move(resp), ran);
+  }
+
+  static Request to_request(const bhttp::request<bhttp::string_body>& in, const std::string& remote) {
+    Request req;
+    req.method = std::string(in.method_string());
+    req.target = std::string(in.target());
+    auto qpos = req.target.find('?');
+    std::string raw_path = req.target.substr(0, qpos);
+    if (qpos != std::string::npos) req.raw_query = req.target.substr(qpos + 1);
+    if (!decode_path(raw_path, req.path)) req.path = "\x01invalid";
+    for (const auto& f : in) {
+      std::string name = core::to_lower_ascii(f.name_string());
+      auto it = req.headers.find(name);
+      if (it == req.headers.end()) {
+        req.headers.emplace(std::move(name), std::string(f.value()));
+      } else {
+        it->second += ", " + std::string(f.value());
+      }
+    }
+    req.body = in.body();
+    req.remote_address = remote;
+    return req;
+  }
+
+  static bhttp::response<bhttp::string_body> to_beast(const Request& req, Response&& r,
+                                                      unsigned version, bool keep_alive) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(r.status), version};
+    out.set(bhttp::field::server, "libromind");
+    if (!r.content_type.empty() && r.status != 204 && r.status != 304) {
+      out.set(bhttp::field::content_type, r.content_type);
+    }
+    for (auto& [k, v] : r.headers) out.insert(k, v);
+    if (req.method != "HEAD") out.body() = std::move(r.body);
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    if (req.method == "HEAD") out.content_length(r.body.size());
+    return out;
+  }
+
+  // A response for a request that could not be read (too large, malformed).
+  Response read_error_response(const beast::error_code& ec, const std::string& request_id) {
+    if (ec == bhttp::error::header_limit) {
+      return problem(431, "header-too-large", "Request header fields too large",
+                     "the request line and headers must fit in " +
+                         std::to_string(options.header_limit) + " bytes",
+                     request_id);
+    }
+    if (ec == bhttp::error::body_limit) {
+      return problem(413, "payload-too-large", "Payload too large",
+                     "the request body must be at most " + std::to_string(options.body_limit) +
+                         " bytes",
+                     request_id);
+    }
+    return problem(400, "malformed-request", "Malformed request", ec.message(), request_id);
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    std::string remote;
+    {
+      beast::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string();
+    }
+    std::list<Conn>::iterator self;
+    {
+      std::lock_guard lock(conns_mutex);
+      conns.push_back({&stream, false});
+      self = std::prev(conns.end());
+    }
+    open_connections.get().add(1);
+    beast::flat_buffer buffer(options.header_limit + 4096);
+    size_t served = 0;
+    for (;;) {
+      if (draining.load()) break;
+      beast::error_code ec;
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+      parser.body_limit(options.body_limit);
+      stream.expires_after(options.idle_timeout);
+      co_await bhttp::async_read_header(stream, buffer, parser,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) {
+        {
+          std::lock_guard lock(conns_mutex);
+          self->busy = true;
+        }
+        stream.expires_after(options.read_timeout);
+        co_await bhttp::async_read(stream, buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (ec) {
+        if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+            ec == beast::error::timeout || ec == asio::error::connection_reset ||
+            ec == asio::error::eof || !parser.got_some()) {
+          break;
+        }
+        // A bad request: answer it, then close (the stream position is unknown).
+        Request bad;
+        bad.method = "GET";
+        bad.route = "unmatched";
+        bad.request_id = generate_request_id();
+        auto resp = read_error_response(ec, bad.request_id);
+        resp.set_header("X-Request-Id", bad.request_id);
+        record(bad, resp, resp.body.size());
+        auto out = to_beast(bad, std::move(resp), 11, false);
+        stream.expires_after(options.read_timeout);
+        co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      }
+      auto& msg = parser.get();
+      in_flight.get().add(1);
+      Request req = to_request(msg, remote);
+      Response resp;
+      if (req.path == "\x01invalid") {
+        req.request_id = generate_request_id();
+        req.route = "unmatched";
+        resp = problem(400, "malformed-request", "Malformed request",
+                       "the path has an invalid percent-encoding or is not UTF-8", req.request_id);
+        resp.set_header("X-Request-Id", req.request_id);
+      } else {
+        resp = co_await handle(req);
+      }
+      ++served;
+      bool keep_alive = msg.keep_alive() && !draining.load() &&
+                        served < options.max_requests_per_connection;
+      const size_t bytes = resp.body.size();
+      record(req, resp, bytes);
+      auto out = to_beast(req, std::move(resp), msg.version(), keep_alive);
+      stream.expires_after(options.read_timeout);
+      co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+      in_flight.get().add(-1);
+      {
+        std::lock_guard lock(conns_mutex);
+        self->busy = false;
+      }
+      if (ec || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    {
+      std::lock_guard lock(conns_mutex);
+      conns.erase(self);
+    }
+    open_connections.get().add(-1);
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(
+          asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        telemetry::log_warn("accept_failed", {{"error", ec.message()}});
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto exec = socket.get_executor();
+      asio::co_spawn(exec, session(std::move(socket)), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          telemetry::log_error("session_failed", {{"error", ex.what()}});
+        }
+      });
+    }
+  }
+
+  void begin_drain() {
+    if (draining.exchange(true)) return;
+    telemetry::log_info("server_draining",
+                        {{"deadline_seconds", options.shutdown_timeout.count()}});
+    beast::error_code ec;
+    acceptor.close(ec);
+    close_idle();
+    auto deadline = std::chrono::steady_clock::now() + options.shutdown_timeout;
+    wait_drained(std::make_shared<asio::steady_timer>(ioc), deadline);
+  }
+
+  void close_idle() {
+    std::lock_guard lock(conns_mutex);
+    for (auto& c : conns) {
+      if (!c.busy) {
+        asio::post(c.stream->get_executor(), [s = c.stream] {
+          beast::error_code ec;
+          s->socket().cancel(ec);
+        });
+      }
+    }
+  }
+
+  void wait_drained(std::shared_ptr<asio::steady_timer> timer,
+                    std::chrono::steady_clock::time_point deadline) {
+    size_t open;
+    {
+      std::lock_guard lock(conns_mutex);
+      open = conns.size();
+    }
+    if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
+      if (open) telemetry::log_warn("server_drain_deadline", {{"open_connections", open}});
+      ioc.stop();
+      return;
+    }
+    close_idle();
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([this, timer, deadline](beast::error_code) { wait_drained(timer, deadline); });
+  }
+};
+
+Server::Server(ServerOptions options, const Router& router, const Pipeline& pipeline,
+               telemetry::Registry& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), router, pipeline, metrics)) {}
+
+Server::~Server() {
+  impl_->pool.join();
+}
+
+core::Result<void> Server::bind() {
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) return core::Error::invalid("invalid listen address '" + impl_->options.host + "'", "listen");
+  tcp::endpoint ep{addr, impl_->options.port};
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return core::Error::unavailable("cannot listen on " + impl_->options.host + ":" +
+                                    std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  bound_port_ = a.local_endpoint().port();
+  return core::ok();
+}
+
+void Server::run() {
+  auto& impl = *impl_;
+  impl.signals.async_wait([&impl](beast::error_code ec, int sig) {
+    if (ec) return;
+    telemetry::log_info("signal_received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    impl.begin_drain();
+  });
+  asio::co_spawn(impl.ioc, impl.accept_loop(), asio::detached);
+  telemetry::log_info("server_listening", {{"host", impl.options.host},
+                                           {"port", bound_port_},
+                                           {"io_threads", impl.options.io_threads},
+                                           {"blocking_threads", impl.options.blocking_threads}});
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl.options.io_threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
+  impl.ioc.run();
+  for (auto& t : threads) t.join();
+  impl.pool.join();
+  telemetry::log_info("server_stopped");
+}
+
+void Server::stop() {
+  asio::post(impl_->ioc, [this] { impl_->begin_drain(); });
+}
+
+Response Server::handle_now(Request& req) {
+  auto& impl = *impl_;
+  size_t ran = 0;
+  const Route* route = nullptr;
+  if (auto early = impl.prepare(req, ran, route)) return std::move(*early);
+  return impl.finish(req, impl.call(*route, req), ran);
+}
+
+}  // namespace libromind::http

@@ -1,0 +1,60 @@
+// The HTTP server: Beast over Asio with one C++20 coroutine per connection. Reads with
+// timeouts and size limits, runs the middleware chain and the router, runs blocking handlers
+// on a bounded pool (full pool -> 503 with Retry-After), and drains on SIGTERM/SIGINT.
+//
+//   http::Server server(options, router, pipeline, metrics);
+//   server.run();  // returns after a signal and a drain
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/middleware.hpp"
+#include "http/router.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace libromind::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // address to bind
+  uint16_t port = 8080;            // 0 picks a free port (logged at start)
+  int io_threads = 1;              // threads running the connections' coroutines
+  int blocking_threads = 4;        // threads for store calls and other blocking work
+  int max_pending = 256;           // blocking tasks queued or running before 503
+  size_t header_limit = 16 * 1024;          // bytes of request line + headers
+  size_t body_limit = 1024 * 1024;          // bytes of request body
+  std::chrono::seconds read_timeout{15};    // to read one request once it started
+  std::chrono::seconds idle_timeout{60};    // keep-alive wait for the next request
+  std::chrono::seconds shutdown_timeout{10};  // drain deadline after SIGTERM
+  size_t max_requests_per_connection = 100000;  // then the connection is closed
+  bool access_log = true;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router, const Pipeline& pipeline,
+         telemetry::Registry& metrics);
+  ~Server();
+
+  // Binds the listener; after this, port() is the bound port.
+  core::Result<void> bind();
+  uint16_t port() const { return bound_port_; }
+  // Serves until stop() or SIGTERM/SIGINT, then drains in-flight requests.
+  void run();
+  // Asks the server to drain and stop (thread-safe).
+  void stop();
+
+  // Handles one request through middleware and router (no socket). Blocking handlers run on
+  // the calling thread. Exposed for tests.
+  Response handle_now(Request& request);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint16_t bound_port_ = 0;
+};
+
+}  // namespace libromind::http

@@ -1,0 +1,17 @@
+// libromind: one binary, several subcommands (serve, migrate, import).
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Libro-Mind: an online bookstore whose search understands meaning", "libromind"};
+  app.set_version_flag("--version", LIBROMIND_VERSION);
+  int exit_code = 0;
+  libromind::cli::add_commands(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
