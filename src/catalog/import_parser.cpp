@@ -161,7 +161,42 @@ void validate_names(std::vector<std::string>& names, std::string_view field, Err
   names = std::move(kept);
 }
 
+// Text that went through a Windows-1252 -> Latin-1 mix-up carries C1 control characters where
+// punctuation was meant (U+0097 for an em dash). Map each to its Windows-1252 character; the five
+// positions Windows-1252 leaves undefined stay, and are rejected as control characters.
+void repair_cp1252_controls(std::string& s) {
+  static constexpr const char* kMap[32] = {
+      "\u20AC", nullptr,  "\u201A", "\u0192", "\u201E", "\u2026", "\u2020", "\u2021",
+      "\u02C6", "\u2030", "\u0160", "\u2039", "\u0152", nullptr,  "\u017D", nullptr,
+      nullptr,  "\u2018", "\u2019", "\u201C", "\u201D", "\u2022", "\u2013", "\u2014",
+      "\u02DC", "\u2122", "\u0161", "\u203A", "\u0153", nullptr,  "\u017E", "\u0178"};
+  if (s.find('\xC2') == std::string::npos) return;
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0xC2 && i + 1 < s.size()) {
+      auto n = static_cast<unsigned char>(s[i + 1]);
+      if (n >= 0x80 && n <= 0x9F && kMap[n - 0x80] != nullptr) {
+        out += kMap[n - 0x80];
+        ++i;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  s = std::move(out);
+}
+
 void validate_into(BookRecord& r, ErrorList& errors) {
+  if (core::is_valid_utf8(r.title)) repair_cp1252_controls(r.title);
+  if (core::is_valid_utf8(r.description)) repair_cp1252_controls(r.description);
+  for (auto& a : r.authors) {
+    if (core::is_valid_utf8(a)) repair_cp1252_controls(a);
+  }
+  for (auto& g : r.genres) {
+    if (core::is_valid_utf8(g)) repair_cp1252_controls(g);
+  }
   // id
   if (!core::is_valid_utf8(r.id)) {
     errors.add("id", "invalid UTF-8");

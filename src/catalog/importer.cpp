@@ -307,6 +307,12 @@ core::Result<int64_t> next_change_seq(store::Connection& conn) {
   return store::as_int(rows.rows[0][0]);
 }
 
+core::Result<int64_t> count_books(store::Store& store) {
+  LM_ASSIGN_OR_RETURN(auto conn, store.acquire(store::Access::kRead));
+  LM_ASSIGN_OR_RETURN(auto rows, conn->query("SELECT COUNT(*) FROM books"));
+  return store::as_int(rows.rows[0][0]);
+}
+
 core::Result<ImportReport> import_files(store::Store& store, const std::vector<std::string>& files,
                                         const ImportOptions& options) {
   ImportReport report;

@@ -45,6 +45,9 @@ core::Result<ImportReport> import_files(store::Store& store, const std::vector<s
 int64_t synthetic_price_cents(std::string_view id);
 int64_t synthetic_stock(std::string_view id);
 
+// Number of books in the store.
+core::Result<int64_t> count_books(store::Store& store);
+
 // Takes the next value of the store's change sequence (inside the caller's transaction).
 core::Result<int64_t> next_change_seq(store::Connection& conn);
 

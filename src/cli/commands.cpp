@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog_service.hpp"
+#include "catalog/change_feed.hpp"
 #include "catalog/importer.hpp"
 #include "core/text.hpp"
 #include "http/handlers/catalog_handlers.hpp"
@@ -89,6 +90,7 @@ struct ImportFlags {
   std::string on_error = "abort";
   size_t batch_size = 500;
   bool migrate = true;
+  bool if_empty = false;
 };
 
 int run_import(StoreFlags& f, ImportFlags& i) {
@@ -97,6 +99,15 @@ int run_import(StoreFlags& f, ImportFlags& i) {
   if (i.migrate) {
     auto applied = store::migrate(**st);
     if (!applied) return fail("migration failed: " + applied.error().message);
+  }
+  if (i.if_empty) {
+    auto count = catalog::count_books(**st);
+    if (!count) return fail(count.error().message);
+    if (*count > 0) {
+      telemetry::log_info("import_skipped",
+                          {{"reason", "store already has books"}, {"books", *count}});
+      return 0;
+    }
   }
   catalog::ImportOptions opts;
   opts.dry_run = i.dry_run;
@@ -141,6 +152,8 @@ struct ServeFlags {
   std::string cors_origins;
   int shutdown_timeout = 10;
   bool access_log = true;
+  int cache_mb = 64;
+  int change_poll_ms = 250;
 };
 
 int run_serve(StoreFlags& f, ServeFlags& s) {
@@ -170,6 +183,8 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
                  {"cors_origins", origins},
                  {"shutdown_timeout_seconds", s.shutdown_timeout},
                  {"access_log", s.access_log},
+                 {"cache_mb", s.cache_mb},
+                 {"change_poll_ms", s.change_poll_ms},
                  {"log_level", f.log_level},
                  {"version", LIBROMIND_VERSION}});
   if (s.migrate_on_start) {
@@ -192,6 +207,8 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   });
 
   catalog::CatalogService catalog(store);
+  catalog::ChangeFeed feed(store, std::chrono::milliseconds(s.change_poll_ms));
+  feed.start();
   http::Router router;
   http::register_ops_routes(router, store, metrics);
   http::register_catalog_routes(router, catalog);
@@ -214,6 +231,10 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   so.max_pending = s.max_pending;
   so.shutdown_timeout = std::chrono::seconds(s.shutdown_timeout);
   so.access_log = s.access_log;
+  if (s.cache_mb > 0) {
+    so.cache_generation = [&feed] { return feed.current(); };
+    so.cache_max_bytes = static_cast<size_t>(s.cache_mb) * 1024 * 1024;
+  }
   http::Server server(so, router, pipeline, metrics);
   if (auto r = server.bind(); !r) return fail(r.error().message);
   server.run();
@@ -254,6 +275,8 @@ void add_commands(CLI::App& app, int& exit_code) {
   import->add_option("--migrate", inf->migrate, "Apply pending migrations first")
       ->envname("LIBROMIND_MIGRATE_ON_START")
       ->capture_default_str();
+  import->add_flag("--if-empty", inf->if_empty, "Import only when the store has no books yet")
+      ->envname("LIBROMIND_IMPORT_IF_EMPTY");
   import->callback([imf, inf, &exit_code] { exit_code = run_import(*imf, *inf); });
 
   auto* serve = app.add_subcommand("serve", "Serve the HTTP API");
@@ -291,6 +314,18 @@ void add_commands(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   serve->add_option("--access-log", svf->access_log, "Log one JSON line per request")
       ->envname("LIBROMIND_ACCESS_LOG")
+      ->capture_default_str();
+  serve
+      ->add_option("--cache-mb", svf->cache_mb,
+                   "Response cache for catalogue reads, in MiB (0 turns it off)")
+      ->envname("LIBROMIND_CACHE_MB")
+      ->check(CLI::Range(0, 65536))
+      ->capture_default_str();
+  serve
+      ->add_option("--change-poll-ms", svf->change_poll_ms,
+                   "How often to read the store's change sequence (cache invalidation)")
+      ->envname("LIBROMIND_CHANGE_POLL_MS")
+      ->check(CLI::Range(10, 60000))
       ->capture_default_str();
   serve->callback([sf, svf, &exit_code] { exit_code = run_serve(*sf, *svf); });
 }

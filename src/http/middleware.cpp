@@ -104,7 +104,9 @@ void CachingMiddleware::after(const Request& req, Response& resp) {
     if (!resp.header("Cache-Control")) resp.set_header("Cache-Control", "no-store");
     return;
   }
-  std::string etag = "\"" + core::hex(core::fnv1a64(resp.body)) + "\"";
+  // A response from the cache already carries the ETag of its uncompressed body.
+  const auto* existing = resp.header("ETag");
+  std::string etag = existing ? *existing : etag_for(resp.body);
   resp.set_header("ETag", etag);
   resp.set_header("Cache-Control", "public, max-age=" + std::to_string(resp.max_age_seconds));
   resp.set_header("Vary", "Accept-Encoding");
@@ -113,6 +115,14 @@ void CachingMiddleware::after(const Request& req, Response& resp) {
     resp.status = 304;
     resp.body.clear();
   }
+}
+
+std::string etag_for(std::string_view body) {
+  return "\"" + core::hex(core::fnv1a64(body)) + "\"";
+}
+
+bool is_compressible(const std::string& content_type) {
+  return content_type.find("json") != std::string::npos || content_type.rfind("text/", 0) == 0;
 }
 
 bool accepts_gzip(const std::string& accept_encoding) {
@@ -151,9 +161,7 @@ std::string gzip_compress(std::string_view data, int level) {
 
 void CompressionMiddleware::after(const Request& req, Response& resp) {
   if (resp.body.size() < min_bytes_ || resp.header("Content-Encoding")) return;
-  const bool compressible = resp.content_type.find("json") != std::string::npos ||
-                            resp.content_type.rfind("text/", 0) == 0;
-  if (!compressible) return;
+  if (!is_compressible(resp.content_type)) return;
   const auto* vary = resp.header("Vary");
   if (!vary) resp.set_header("Vary", "Accept-Encoding");
   const auto* ae = req.header("accept-encoding");

@@ -73,6 +73,9 @@ class CompressionMiddleware : public Middleware {
   size_t min_bytes_;
 };
 
+// A strong entity tag for a body ("\"<16 hex digits>\"").
+std::string etag_for(std::string_view body);
+bool is_compressible(const std::string& content_type);
 std::string generate_request_id();
 bool is_valid_request_id(std::string_view id);
 bool accepts_gzip(const std::string& accept_encoding);

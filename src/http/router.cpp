@@ -21,13 +21,14 @@ bool is_param(const std::string& seg) {
 
 }  // namespace
 
-void Router::add(std::string method, std::string pattern, Handler handler, bool inline_handler) {
+void Router::add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
   Route r;
   r.method = std::move(method);
   r.segments = split_path(pattern);
   r.pattern = std::move(pattern);
   r.handler = std::move(handler);
-  r.inline_handler = inline_handler;
+  r.inline_handler = options.inline_handler;
+  r.cacheable = options.cacheable;
   routes_.push_back(std::move(r));
 }
 

@@ -19,9 +19,17 @@ struct Route {
   std::string pattern;  // "/api/v1/books/{id}"
   std::vector<std::string> segments;
   Handler handler;
-  // Runs on the I/O thread when true (cheap, never blocks: health, metrics). Otherwise on the
-  // bounded blocking pool.
+  // Runs on the I/O thread when true (cheap, never blocks: health). Otherwise on the bounded
+  // blocking pool.
   bool inline_handler = false;
+  // A public read whose 200 responses may be served from the response cache until the store's
+  // change sequence moves.
+  bool cacheable = false;
+};
+
+struct RouteOptions {
+  bool inline_handler = false;
+  bool cacheable = false;
 };
 
 struct RouteMatch {
@@ -31,7 +39,7 @@ struct RouteMatch {
 
 class Router {
  public:
-  void add(std::string method, std::string pattern, Handler handler, bool inline_handler = false);
+  void add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
   // Fills request.path_params on a match.
   RouteMatch match(Request& request) const;
   const std::vector<Route>& routes() const { return routes_; }

@@ -53,6 +53,7 @@ struct Server::Impl {
   tcp::acceptor acceptor{ioc};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   std::atomic<int> pending{0};
+  ResponseCache cache{options.cache_max_bytes};
   std::atomic<bool> draining{false};
 
   // Open connections, so that a drain can close the idle ones.
@@ -69,6 +70,7 @@ struct Server::Impl {
   telemetry::Family<telemetry::Gauge>& open_connections;
   telemetry::Family<telemetry::Gauge>& pool_pending;
   telemetry::Family<telemetry::Counter>& rejected_total;
+  telemetry::Family<telemetry::Counter>& cache_lookups;
 
   Impl(ServerOptions o, const Router& r, const Pipeline& p, telemetry::Registry& m)
       : options(std::move(o)),
@@ -87,7 +89,13 @@ struct Server::Impl {
         pool_pending(m.gauge("libromind_blocking_pool_pending",
                              "Blocking tasks queued or running on the worker pool")),
         rejected_total(m.counter("libromind_http_overload_rejections_total",
-                                 "Requests answered 503 because the blocking pool was full")) {}
+                                 "Requests answered 503 because the blocking pool was full")),
+        cache_lookups(m.counter("libromind_http_cache_lookups_total",
+                                "Response cache lookups of cacheable routes, by result",
+                                {"result"})) {
+    auto& cache_bytes = m.gauge("libromind_http_cache_bytes", "Bytes held by the response cache");
+    m.on_collect([this, &cache_bytes] { cache_bytes.get().set(static_cast<double>(cache.bytes())); });
+  }
 
   Response finish(Request& req, Response resp, size_t ran) {
     pipeline.run_after(req, resp, ran);
@@ -154,6 +162,18 @@ struct Server::Impl {
     size_t ran = 0;
     const Route* route = nullptr;
     if (auto early = prepare(req, ran, route)) co_return std::move(*early);
+    const int64_t generation = route->cacheable && req.method == "GET" && options.cache_generation
+                                   ? options.cache_generation()
+                                   : -1;
+    std::string cache_key;
+    if (generation >= 0) {
+      cache_key = req.path + '?' + req.raw_query;
+      if (auto hit = cache.get(cache_key, generation)) {
+        cache_lookups.with({"hit"}).inc();
+        co_return finish(req, from_cache(req, *hit), ran);
+      }
+      cache_lookups.with({"miss"}).inc();
+    }
     Response resp;
     if (route->inline_handler) {
       resp = call(*route, req);
@@ -171,7 +191,36 @@ struct Server::Impl {
           asio::use_awaitable);
       pending.fetch_sub(1);
     }
+    if (generation >= 0 && resp.status == 200 && resp.cacheable) {
+      auto entry = std::make_shared<CachedResponse>();
+      entry->response = std::move(resp);
+      entry->response.set_header("ETag", etag_for(entry->response.body));
+      if (entry->response.body.size() >= 1024 && is_compressible(entry->response.content_type)) {
+        entry->gzip_body = gzip_compress(entry->response.body);
+      }
+      cache.put(cache_key, generation, entry);
+      co_return finish(req, from_cache(req, *entry), ran);
+    }
     co_return finish(req, std::move(resp), ran);
+  }
+
+  static Response from_cache(const Request& req, const CachedResponse& entry) {
+    Response r;
+    r.status = entry.response.status;
+    r.content_type = entry.response.content_type;
+    r.headers = entry.response.headers;
+    r.cacheable = entry.response.cacheable;
+    r.max_age_seconds = entry.response.max_age_seconds;
+    const auto* ae = req.header("accept-encoding");
+    if (!entry.gzip_body.empty() && entry.gzip_body.size() < entry.response.body.size() && ae &&
+        accepts_gzip(*ae)) {
+      r.body = entry.gzip_body;
+      r.set_header("Content-Encoding", "gzip");
+      r.set_header("Vary", "Accept-Encoding");
+    } else {
+      r.body = entry.response.body;
+    }
+    return r;
   }
 
   static Request to_request(const bhttp::request<bhttp::string_body>& in, const std::string& remote) {

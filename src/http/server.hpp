@@ -13,6 +13,7 @@
 #include <string>
 
 #include "http/middleware.hpp"
+#include "http/response_cache.hpp"
 #include "http/router.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -31,6 +32,10 @@ struct ServerOptions {
   std::chrono::seconds shutdown_timeout{10};  // drain deadline after SIGTERM
   size_t max_requests_per_connection = 100000;  // then the connection is closed
   bool access_log = true;
+  // The store's change sequence; cacheable routes are served from the response cache while it
+  // stays the same. Unset (or negative) disables the cache.
+  std::function<int64_t()> cache_generation;
+  size_t cache_max_bytes = 64 * 1024 * 1024;
 };
 
 class Server {

@@ -94,6 +94,13 @@ TEST(DetectFormat, RejectsUnknownExtensionNamingTheFile) {
   EXPECT_FALSE(detect_format("csv").ok());
 }
 
+TEST(RecordReader, OpenFailsOnAStreamThatCannotBeRead) {
+  std::ifstream missing("/nonexistent/books.jsonl");
+  auto r = RecordReader::open(missing, Format::kJsonLines, "/nonexistent/books.jsonl");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("/nonexistent/books.jsonl"), std::string::npos);
+}
+
 // ---- JSON Lines ----------------------------------------------------------------------------
 
 TEST(ImportJsonl, EveryLineOfTheShippedSampleParsesWithoutError) {
@@ -607,7 +614,7 @@ TEST(Validate, TitlesAndNamesRejectControlCharactersButAllowTabAndNewline) {
   b.title = "A\x7F";
   EXPECT_FALSE(validates(b));
   b = valid_book();
-  b.title = "A\xC2\x85";  // U+0085, a C1 control
+  b.title = "A\xC2\x81";  // U+0081: a C1 control with no Windows-1252 meaning
   EXPECT_FALSE(validates(b));
   b = valid_book();
   b.authors = {"Ok", "Bad\x01"};
@@ -615,6 +622,16 @@ TEST(Validate, TitlesAndNamesRejectControlCharactersButAllowTabAndNewline) {
   b = valid_book();
   b.genres = {"Bad\x02"};
   EXPECT_NE(find_error(validate(b), "genres[0]", "control characters"), nullptr);
+}
+
+TEST(Validate, MisDecodedWindows1252PunctuationIsRepairedNotRejected) {
+  // As in the shipped catalogue: "Vol. XXXIX.\u0097No. 6" meant an em dash.
+  BookRecord b = valid_book();
+  b.title = "Vol. XXXIX.\xC2\x97No. 6";
+  b.authors = {"Man\xC2\x9Cuvre"};
+  EXPECT_TRUE(validate(b).empty());
+  EXPECT_EQ(b.title, "Vol. XXXIX.\u2014No. 6");
+  EXPECT_EQ(b.authors.at(0), "Man\u0153uvre");
 }
 
 TEST(Validate, TextFieldsMustBeValidUtf8) {

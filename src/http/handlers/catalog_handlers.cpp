@@ -201,11 +201,17 @@ Response get_author(catalog::CatalogService& catalog, Request& req) {
 }  // namespace
 
 void register_catalog_routes(Router& router, catalog::CatalogService& catalog) {
-  router.add("GET", "/api/v1/books", [&catalog](Request& r) { return list_books(catalog, r); });
-  router.add("GET", "/api/v1/books/{id}", [&catalog](Request& r) { return get_book(catalog, r); });
-  router.add("GET", "/api/v1/genres", [&catalog](Request& r) { return list_genres(catalog, r); });
-  router.add("GET", "/api/v1/authors/{id}",
-             [&catalog](Request& r) { return get_author(catalog, r); });
+  const RouteOptions cached{.cacheable = true};
+  router.add(
+      "GET", "/api/v1/books", [&catalog](Request& r) { return list_books(catalog, r); }, cached);
+  router.add(
+      "GET", "/api/v1/books/{id}", [&catalog](Request& r) { return get_book(catalog, r); },
+      cached);
+  router.add(
+      "GET", "/api/v1/genres", [&catalog](Request& r) { return list_genres(catalog, r); }, cached);
+  router.add(
+      "GET", "/api/v1/authors/{id}", [&catalog](Request& r) { return get_author(catalog, r); },
+      cached);
 }
 
 }  // namespace libromind::http

@@ -16,7 +16,7 @@ void register_ops_routes(Router& router, store::Store& store, telemetry::Registr
         }
         return json_response(200, R"({"status":"ok"})");
       },
-      /*inline_handler=*/true);
+      {.inline_handler = true});
   router.add("GET", "/readyz", [&store](Request& req) {
     if (auto r = req.query.reject_unknown({}); !r) {
       return problem_from_error(r.error(), req.request_id);

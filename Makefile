@@ -1,0 +1,43 @@
+# Libro-Mind: the two commands are `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+JOBS ?= 2
+FUZZ_SECONDS ?= 30
+export LIBROMIND_SOURCE_DIR := $(CURDIR)
+
+.PHONY: run test build build-asan unit-test integration-test fuzz bench format format-check clean setup-run setup-test
+
+run: setup-run build
+	scripts/run.sh
+
+test: setup-test
+	scripts/test.sh
+
+setup-run:
+	@scripts/setup.sh run
+
+setup-test:
+	@scripts/setup.sh test
+
+build:
+	@cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+build-asan:
+	@cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+
+fuzz:
+	scripts/run-fuzzers.sh $(FUZZ_SECONDS)
+
+bench:
+	@scripts/setup.sh bench
+	bench/run.sh
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf build

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make test`: every suite, on SQLite and PostgreSQL, in the optimised and the sanitizer
+# (ASan + UBSan) builds, plus the fuzzers for a bounded time and the format check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${JOBS:-2}
+fuzz_seconds=${FUZZ_SECONDS:-30}
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+pgdir=$(mktemp -d /tmp/libromind-pg.XXXXXX)
+cleanup() { scripts/pg-test-server.sh stop "$pgdir" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+step "format check"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+
+step "PostgreSQL 15 (throwaway server)"
+pg_url=$(scripts/pg-test-server.sh start "$pgdir")
+export LIBROMIND_TEST_PG_URL="$pg_url" LIBROMIND_TEST_PG_DIR="$pgdir"
+
+for preset in release asan; do
+  step "build ($preset)"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  step "unit tests ($preset, SQLite + PostgreSQL)"
+  (cd "build/$preset" && ctest --output-on-failure -j "$jobs")
+  step "integration tests ($preset binary, SQLite + PostgreSQL)"
+  LIBROMIND_BIN="build/$preset/libromind" /usr/bin/python3 -m pytest tests/integration -q -p no:cacheprovider
+done
+
+step "fuzzers (${fuzz_seconds}s each)"
+scripts/run-fuzzers.sh "$fuzz_seconds"
+
+step "all tests passed"
