@@ -371,16 +371,20 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop() {
     for (;;) {
       beast::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(
-          asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
+      // With one I/O thread the io_context is already serial: a strand would only add cost.
+      asio::any_io_executor exec = options.io_threads > 1
+                                       ? asio::any_io_executor(asio::make_strand(ioc))
+                                       : asio::any_io_executor(ioc.get_executor());
+      tcp::socket socket =
+          co_await acceptor.async_accept(exec, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         telemetry::log_warn("accept_failed", {{"error", ec.message()}});
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      auto exec = socket.get_executor();
-      asio::co_spawn(exec, session(std::move(socket)), [](std::exception_ptr e) {
+      auto socket_exec = socket.get_executor();
+      asio::co_spawn(socket_exec, session(std::move(socket)), [](std::exception_ptr e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);
