@@ -372,12 +372,12 @@ core::Result<GenrePage> CatalogService::list_genres(const std::optional<std::str
   }
   params.push_back(int64_t{limit + 1});
   LM_ASSIGN_OR_RETURN(
-      auto rows, conn->query("SELECT g.id, g.name, COUNT(*) AS n FROM genres g JOIN book_genres bg "
-                             "ON bg.genre_id = g.id" +
-                                 where + " GROUP BY g.id, g.name" + having +
-                                 " ORDER BY n DESC, g.name ASC LIMIT $" +
-                                 std::to_string(params.size()),
-                             params));
+      auto rows,
+      conn->query("SELECT g.id, g.name, COUNT(*) AS n FROM genres g JOIN book_genres bg "
+                  "ON bg.genre_id = g.id" +
+                      where + " GROUP BY g.id, g.name" + having +
+                      " ORDER BY n DESC, g.name ASC LIMIT $" + std::to_string(params.size()),
+                  params));
   GenrePage page;
   for (size_t i = 0; i < rows.size(); ++i) {
     if (static_cast<int>(i) == limit) {
@@ -401,10 +401,9 @@ core::Result<AuthorDetail> CatalogService::get_author(int64_t id, int limit,
   {
     LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
     LM_ASSIGN_OR_RETURN(
-        auto rows,
-        conn->query("SELECT a.id, a.name, (SELECT COUNT(*) FROM book_authors ba WHERE "
-                    "ba.author_id = a.id) FROM authors a WHERE a.id = $1",
-                    {id}));
+        auto rows, conn->query("SELECT a.id, a.name, (SELECT COUNT(*) FROM book_authors ba WHERE "
+                               "ba.author_id = a.id) FROM authors a WHERE a.id = $1",
+                               {id}));
     if (rows.empty()) return core::Error::not_found("no author with id " + std::to_string(id));
     detail.id = store::as_int(rows.rows[0][0]);
     detail.name = store::as_string(rows.rows[0][1]);

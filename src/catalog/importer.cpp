@@ -94,12 +94,12 @@ core::Result<std::unordered_map<std::string, int64_t>> ensure_names(
       values += (i ? ", " : "") + std::string("($") + std::to_string(i + 1) + ")";
       in += (i ? ", $" : "$") + std::to_string(i + 1);
     }
-    LM_TRY(conn.exec("INSERT INTO " + table + " (name) VALUES " + values +
-                         " ON CONFLICT (name) DO NOTHING",
-                     params));
-    LM_ASSIGN_OR_RETURN(auto rows,
-                        conn.query("SELECT id, name FROM " + table + " WHERE name IN (" + in + ")",
-                                   params));
+    LM_TRY(conn.exec(
+        "INSERT INTO " + table + " (name) VALUES " + values + " ON CONFLICT (name) DO NOTHING",
+        params));
+    LM_ASSIGN_OR_RETURN(
+        auto rows,
+        conn.query("SELECT id, name FROM " + table + " WHERE name IN (" + in + ")", params));
     for (const auto& r : rows.rows) ids[store::as_string(r[1])] = store::as_int(r[0]);
   }
   return ids;
@@ -130,13 +130,15 @@ class BatchWriter {
                                                  "ext_id IN " +
                                                      placeholders_row(1, ids.size()),
                                                  ids));
-      for (const auto& r : rows.rows) existing_hash[store::as_string(r[0])] = store::as_string(r[1]);
+      for (const auto& r : rows.rows)
+        existing_hash[store::as_string(r[0])] = store::as_string(r[1]);
     }
     std::unordered_map<std::string, std::string> isbn_owner;
     if (!isbns.empty()) {
-      LM_ASSIGN_OR_RETURN(auto rows, conn_.query("SELECT isbn13, ext_id FROM books WHERE isbn13 IN " +
-                                                     placeholders_row(1, isbns.size()),
-                                                 isbns));
+      LM_ASSIGN_OR_RETURN(auto rows,
+                          conn_.query("SELECT isbn13, ext_id FROM books WHERE isbn13 IN " +
+                                          placeholders_row(1, isbns.size()),
+                                      isbns));
       for (const auto& r : rows.rows) isbn_owner[store::as_string(r[0])] = store::as_string(r[1]);
     }
 
@@ -184,12 +186,27 @@ class BatchWriter {
       const auto& r = p->rec;
       const std::string authors_text = join(r.authors, "; ");
       values += (values.empty() ? "" : ", ") + placeholders_row(params.size() + 1, kCols);
-      params.insert(params.end(),
-                    {r.id, opt(r.isbn13), r.title, title_sort_key(r.title),
-                     search_fold(r.title + " " + authors_text), authors_text, r.description,
-                     opt(r.year), opt(r.pages), opt(r.language), opt(r.rating), r.downloads,
-                     opt(r.cover_url), p->price_cents, p->currency, p->stock, opt(r.source),
-                     p->hash, seq, now, now});
+      params.insert(params.end(), {r.id,
+                                   opt(r.isbn13),
+                                   r.title,
+                                   title_sort_key(r.title),
+                                   search_fold(r.title + " " + authors_text),
+                                   authors_text,
+                                   r.description,
+                                   opt(r.year),
+                                   opt(r.pages),
+                                   opt(r.language),
+                                   opt(r.rating),
+                                   r.downloads,
+                                   opt(r.cover_url),
+                                   p->price_cents,
+                                   p->currency,
+                                   p->stock,
+                                   opt(r.source),
+                                   p->hash,
+                                   seq,
+                                   now,
+                                   now});
     }
     LM_ASSIGN_OR_RETURN(
         auto rows,
@@ -217,14 +234,12 @@ class BatchWriter {
     const std::string in = placeholders_row(1, id_params.size());
     LM_TRY(conn_.exec("DELETE FROM book_authors WHERE book_id IN " + in, id_params));
     LM_TRY(conn_.exec("DELETE FROM book_genres WHERE book_id IN " + in, id_params));
-    LM_TRY(insert_links(changed, book_ids, author_ids, "book_authors", "author_id",
-                        [](const BookRecord& r) -> const std::vector<std::string>& {
-                          return r.authors;
-                        }));
-    LM_TRY(insert_links(changed, book_ids, genre_ids, "book_genres", "genre_id",
-                        [](const BookRecord& r) -> const std::vector<std::string>& {
-                          return r.genres;
-                        }));
+    LM_TRY(insert_links(
+        changed, book_ids, author_ids, "book_authors", "author_id",
+        [](const BookRecord& r) -> const std::vector<std::string>& { return r.authors; }));
+    LM_TRY(insert_links(
+        changed, book_ids, genre_ids, "book_genres", "genre_id",
+        [](const BookRecord& r) -> const std::vector<std::string>& { return r.genres; }));
     return errors;
   }
 
@@ -261,9 +276,9 @@ class BatchWriter {
     std::string values;
     auto flush = [&]() -> core::Result<void> {
       if (params.empty()) return core::ok();
-      LM_TRY(conn_.exec("INSERT INTO " + table + " (book_id, " + column + ", position) VALUES " +
-                            values,
-                        params));
+      LM_TRY(conn_.exec(
+          "INSERT INTO " + table + " (book_id, " + column + ", position) VALUES " + values,
+          params));
       params.clear();
       values.clear();
       return core::ok();
@@ -272,8 +287,8 @@ class BatchWriter {
       const auto& names = names_of(p->rec);
       for (size_t pos = 0; pos < names.size(); ++pos) {
         values += (values.empty() ? "" : ", ") + placeholders_row(params.size() + 1, 3);
-        params.insert(params.end(), {book_ids.at(p->rec.id), name_ids.at(names[pos]),
-                                     static_cast<int64_t>(pos)});
+        params.insert(params.end(),
+                      {book_ids.at(p->rec.id), name_ids.at(names[pos]), static_cast<int64_t>(pos)});
         if (params.size() >= 3000) LM_TRY(flush());
       }
     }
@@ -378,8 +393,8 @@ core::Result<ImportReport> import_files(store::Store& store, const std::vector<s
       p.rec = std::move(rec->record());
       p.line = rec->line;
       p.file = src.name;
-      p.price_cents = p.rec.price_cents.value_or(
-          p.rec.id.empty() ? 0 : synthetic_price_cents(p.rec.id));
+      p.price_cents =
+          p.rec.price_cents.value_or(p.rec.id.empty() ? 0 : synthetic_price_cents(p.rec.id));
       p.stock = p.rec.stock.value_or(p.rec.id.empty() ? 0 : synthetic_stock(p.rec.id));
       p.currency = p.rec.currency.value_or("USD");
       if (p.rec.id.empty() && p.rec.isbn13) {

@@ -20,10 +20,10 @@ namespace libromind::catalog {
 enum class OnError { kAbort, kSkip };
 
 struct ImportOptions {
-  bool dry_run = false;              // validate and write inside a transaction, then roll back
+  bool dry_run = false;                // validate and write inside a transaction, then roll back
   OnError on_error = OnError::kAbort;  // abort: any bad record means nothing is written
-  size_t batch_size = 500;           // records per upsert statement batch
-  size_t max_reported_errors = 1000;  // errors kept in the report (all are counted)
+  size_t batch_size = 500;             // records per upsert statement batch
+  size_t max_reported_errors = 1000;   // errors kept in the report (all are counted)
   std::function<void(int64_t records_read)> progress;  // called after each batch
 };
 

@@ -79,8 +79,7 @@ int run_migrate(StoreFlags& f) {
   if (!st) return fail(st.error().message);
   auto applied = store::migrate(**st);
   if (!applied) return fail("migration failed: " + applied.error().message);
-  telemetry::log_info("migrations_applied",
-                      {{"store", (*st)->describe()}, {"applied", *applied}});
+  telemetry::log_info("migrations_applied", {{"store", (*st)->describe()}, {"applied", *applied}});
   return 0;
 }
 
@@ -116,8 +115,7 @@ int run_import(StoreFlags& f, ImportFlags& i) {
   auto started = std::chrono::steady_clock::now();
   auto report = catalog::import_files(**st, i.files, opts);
   if (!report) return fail("import failed: " + report.error().message);
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (const auto& e : report->errors) std::cerr << catalog::to_string(e) << "\n";
   if (report->failed > static_cast<int64_t>(report->errors.size())) {
     std::cerr << "... and " << (report->failed - static_cast<int64_t>(report->errors.size()))
@@ -158,8 +156,8 @@ struct ServeFlags {
 
 int run_serve(StoreFlags& f, ServeFlags& s) {
   auto colon = s.listen.rfind(':');
-  auto port = colon == std::string::npos ? std::nullopt
-                                         : core::parse_int(s.listen.substr(colon + 1));
+  auto port =
+      colon == std::string::npos ? std::nullopt : core::parse_int(s.listen.substr(colon + 1));
   if (!port || *port < 0 || *port > 65535) {
     return fail("--listen must be HOST:PORT, got '" + s.listen + "'");
   }
@@ -171,22 +169,21 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   for (auto o : core::split(s.cors_origins, ',')) {
     if (!core::trim(o).empty()) origins.emplace_back(core::trim(o));
   }
-  telemetry::log_info(
-      "config", {{"database_url", store.describe()},
-                 {"listen", s.listen},
-                 {"io_threads", s.io_threads},
-                 {"blocking_threads", s.blocking_threads},
-                 {"max_pending", s.max_pending},
-                 {"store_pool_size", f.pool_size},
-                 {"store_timeout_ms", f.busy_timeout_ms},
-                 {"migrate_on_start", s.migrate_on_start},
-                 {"cors_origins", origins},
-                 {"shutdown_timeout_seconds", s.shutdown_timeout},
-                 {"access_log", s.access_log},
-                 {"cache_mb", s.cache_mb},
-                 {"change_poll_ms", s.change_poll_ms},
-                 {"log_level", f.log_level},
-                 {"version", LIBROMIND_VERSION}});
+  telemetry::log_info("config", {{"database_url", store.describe()},
+                                 {"listen", s.listen},
+                                 {"io_threads", s.io_threads},
+                                 {"blocking_threads", s.blocking_threads},
+                                 {"max_pending", s.max_pending},
+                                 {"store_pool_size", f.pool_size},
+                                 {"store_timeout_ms", f.busy_timeout_ms},
+                                 {"migrate_on_start", s.migrate_on_start},
+                                 {"cors_origins", origins},
+                                 {"shutdown_timeout_seconds", s.shutdown_timeout},
+                                 {"access_log", s.access_log},
+                                 {"cache_mb", s.cache_mb},
+                                 {"change_poll_ms", s.change_poll_ms},
+                                 {"log_level", f.log_level},
+                                 {"version", LIBROMIND_VERSION}});
   if (s.migrate_on_start) {
     auto applied = store::migrate(store);
     if (!applied) return fail("migration failed: " + applied.error().message);
@@ -197,8 +194,8 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   metrics.gauge("libromind_build_info", "Build information", {"version"})
       .with({LIBROMIND_VERSION})
       .set(1);
-  auto& pool_gauge = metrics.gauge("libromind_store_pool_connections",
-                                   "Store connections by state", {"state"});
+  auto& pool_gauge =
+      metrics.gauge("libromind_store_pool_connections", "Store connections by state", {"state"});
   metrics.on_collect([&store, &pool_gauge] {
     auto ps = store.pool_stats();
     pool_gauge.with({"open"}).set(static_cast<double>(ps.size));
@@ -277,57 +274,63 @@ void add_commands(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   import->add_flag("--if-empty", inf->if_empty, "Import only when the store has no books yet")
       ->envname("LIBROMIND_IMPORT_IF_EMPTY");
-  import->callback([imf, inf, &exit_code] { exit_code = run_import(*imf, *inf); });
+  import->callback([imf, inf, &exit_code] { exit_code = run_import(*imf, *inf);
+});
 
-  auto* serve = app.add_subcommand("serve", "Serve the HTTP API");
-  auto sf = std::make_shared<StoreFlags>();
-  auto svf = std::make_shared<ServeFlags>();
-  add_store_flags(*serve, *sf);
-  serve->add_option("--listen", svf->listen, "HOST:PORT to listen on (port 0 picks a free port)")
-      ->envname("LIBROMIND_LISTEN")
-      ->capture_default_str();
-  serve->add_option("--io-threads", svf->io_threads, "Threads running network I/O")
-      ->envname("LIBROMIND_IO_THREADS")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  serve->add_option("--blocking-threads", svf->blocking_threads,
-                    "Threads for store calls and other blocking work")
-      ->envname("LIBROMIND_BLOCKING_THREADS")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
-  serve->add_option("--max-pending", svf->max_pending,
-                    "Blocking tasks queued or running before requests get 503 + Retry-After")
-      ->envname("LIBROMIND_MAX_PENDING")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  serve->add_option("--migrate-on-start", svf->migrate_on_start,
-                    "Apply pending migrations before serving")
-      ->envname("LIBROMIND_MIGRATE_ON_START")
-      ->capture_default_str();
-  serve->add_option("--cors-origins", svf->cors_origins,
-                    "Comma-separated origins allowed to call the API from a browser")
-      ->envname("LIBROMIND_CORS_ORIGINS");
-  serve->add_option("--shutdown-timeout", svf->shutdown_timeout,
-                    "Seconds to finish in-flight requests after SIGTERM/SIGINT")
-      ->envname("LIBROMIND_SHUTDOWN_TIMEOUT")
-      ->check(CLI::Range(0, 3600))
-      ->capture_default_str();
-  serve->add_option("--access-log", svf->access_log, "Log one JSON line per request")
-      ->envname("LIBROMIND_ACCESS_LOG")
-      ->capture_default_str();
-  serve
-      ->add_option("--cache-mb", svf->cache_mb,
-                   "Response cache for catalogue reads, in MiB (0 turns it off)")
-      ->envname("LIBROMIND_CACHE_MB")
-      ->check(CLI::Range(0, 65536))
-      ->capture_default_str();
-  serve
-      ->add_option("--change-poll-ms", svf->change_poll_ms,
-                   "How often to read the store's change sequence (cache invalidation)")
-      ->envname("LIBROMIND_CHANGE_POLL_MS")
-      ->check(CLI::Range(10, 60000))
-      ->capture_default_str();
-  serve->callback([sf, svf, &exit_code] { exit_code = run_serve(*sf, *svf); });
-}
+auto* serve = app.add_subcommand("serve", "Serve the HTTP API");
+auto sf = std::make_shared<StoreFlags>();
+auto svf = std::make_shared<ServeFlags>();
+add_store_flags(*serve, *sf);
+serve->add_option("--listen", svf->listen, "HOST:PORT to listen on (port 0 picks a free port)")
+    ->envname("LIBROMIND_LISTEN")
+    ->capture_default_str();
+serve->add_option("--io-threads", svf->io_threads, "Threads running network I/O")
+    ->envname("LIBROMIND_IO_THREADS")
+    ->check(CLI::Range(1, 64))
+    ->capture_default_str();
+serve
+    ->add_option("--blocking-threads", svf->blocking_threads,
+                 "Threads for store calls and other blocking work")
+    ->envname("LIBROMIND_BLOCKING_THREADS")
+    ->check(CLI::Range(1, 256))
+    ->capture_default_str();
+serve
+    ->add_option("--max-pending", svf->max_pending,
+                 "Blocking tasks queued or running before requests get 503 + Retry-After")
+    ->envname("LIBROMIND_MAX_PENDING")
+    ->check(CLI::Range(1, 100000))
+    ->capture_default_str();
+serve
+    ->add_option("--migrate-on-start", svf->migrate_on_start,
+                 "Apply pending migrations before serving")
+    ->envname("LIBROMIND_MIGRATE_ON_START")
+    ->capture_default_str();
+serve
+    ->add_option("--cors-origins", svf->cors_origins,
+                 "Comma-separated origins allowed to call the API from a browser")
+    ->envname("LIBROMIND_CORS_ORIGINS");
+serve
+    ->add_option("--shutdown-timeout", svf->shutdown_timeout,
+                 "Seconds to finish in-flight requests after SIGTERM/SIGINT")
+    ->envname("LIBROMIND_SHUTDOWN_TIMEOUT")
+    ->check(CLI::Range(0, 3600))
+    ->capture_default_str();
+serve->add_option("--access-log", svf->access_log, "Log one JSON line per request")
+    ->envname("LIBROMIND_ACCESS_LOG")
+    ->capture_default_str();
+serve
+    ->add_option("--cache-mb", svf->cache_mb,
+                 "Response cache for catalogue reads, in MiB (0 turns it off)")
+    ->envname("LIBROMIND_CACHE_MB")
+    ->check(CLI::Range(0, 65536))
+    ->capture_default_str();
+serve
+    ->add_option("--change-poll-ms", svf->change_poll_ms,
+                 "How often to read the store's change sequence (cache invalidation)")
+    ->envname("LIBROMIND_CHANGE_POLL_MS")
+    ->check(CLI::Range(10, 60000))
+    ->capture_default_str();
+serve->callback([sf, svf, &exit_code] { exit_code = run_serve(*sf, *svf); });
+}  // namespace libromind::cli
 
 }  // namespace libromind::cli

@@ -33,17 +33,21 @@ struct Error {
   static Error invalid(std::string message, std::string field = {}) {
     return {ErrorCode::kInvalidArgument, std::move(message), std::move(field)};
   }
-  static Error not_found(std::string message) { return {ErrorCode::kNotFound, std::move(message), {}}; }
+  static Error not_found(std::string message) {
+    return {ErrorCode::kNotFound, std::move(message), {}};
+  }
   static Error unavailable(std::string message) {
     return {ErrorCode::kUnavailable, std::move(message), {}};
   }
-  static Error internal(std::string message) { return {ErrorCode::kInternal, std::move(message), {}}; }
+  static Error internal(std::string message) {
+    return {ErrorCode::kInternal, std::move(message), {}};
+  }
 };
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -89,7 +93,8 @@ inline Result<void> ok() { return {}; }
 #define LM_CONCAT_INNER(a, b) a##b
 #define LM_CONCAT(a, b) LM_CONCAT_INNER(a, b)
 // Declares `decl` from the value of a Result<T> expression, or returns its error.
-#define LM_ASSIGN_OR_RETURN(decl, expr) LM_ASSIGN_OR_RETURN_IMPL(LM_CONCAT(lm_r_, __LINE__), decl, expr)
+#define LM_ASSIGN_OR_RETURN(decl, expr) \
+  LM_ASSIGN_OR_RETURN_IMPL(LM_CONCAT(lm_r_, __LINE__), decl, expr)
 #define LM_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr) \
   auto tmp = (expr);                              \
   if (!tmp) return tmp.error();                   \

@@ -117,9 +117,7 @@ void CachingMiddleware::after(const Request& req, Response& resp) {
   }
 }
 
-std::string etag_for(std::string_view body) {
-  return "\"" + core::hex(core::fnv1a64(body)) + "\"";
-}
+std::string etag_for(std::string_view body) { return "\"" + core::hex(core::fnv1a64(body)) + "\""; }
 
 bool is_compressible(const std::string& content_type) {
   return content_type.find("json") != std::string::npos || content_type.rfind("text/", 0) == 0;

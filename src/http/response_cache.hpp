@@ -19,7 +19,7 @@
 namespace libromind::http {
 
 struct CachedResponse {
-  Response response;  // as the handler returned it, with its ETag header set
+  Response response;      // as the handler returned it, with its ETag header set
   std::string gzip_body;  // the gzipped body, when compressible and worth it
 };
 

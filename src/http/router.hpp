@@ -33,8 +33,8 @@ struct RouteOptions {
 };
 
 struct RouteMatch {
-  const Route* route = nullptr;       // set when matched
-  std::vector<std::string> allowed;   // methods of the path when only the method did not match
+  const Route* route = nullptr;      // set when matched
+  std::vector<std::string> allowed;  // methods of the path when only the method did not match
 };
 
 class Router {

@@ -81,9 +81,10 @@ struct Server::Impl {
         requests_total(m.counter("libromind_http_requests_total",
                                  "HTTP requests answered, by route, method and status",
                                  {"route", "method", "status"})),
-        request_seconds(m.histogram("libromind_http_request_duration_seconds",
-                                    "HTTP request latency from first byte read to response, by route",
-                                    {"route"}, telemetry::latency_buckets())),
+        request_seconds(
+            m.histogram("libromind_http_request_duration_seconds",
+                        "HTTP request latency from first byte read to response, by route",
+                        {"route"}, telemetry::latency_buckets())),
         in_flight(m.gauge("libromind_http_requests_in_flight", "HTTP requests being handled")),
         open_connections(m.gauge("libromind_http_connections_open", "Open HTTP connections")),
         pool_pending(m.gauge("libromind_blocking_pool_pending",
@@ -94,7 +95,8 @@ struct Server::Impl {
                                 "Response cache lookups of cacheable routes, by result",
                                 {"result"})) {
     auto& cache_bytes = m.gauge("libromind_http_cache_bytes", "Bytes held by the response cache");
-    m.on_collect([this, &cache_bytes] { cache_bytes.get().set(static_cast<double>(cache.bytes())); });
+    m.on_collect(
+        [this, &cache_bytes] { cache_bytes.get().set(static_cast<double>(cache.bytes())); });
   }
 
   Response finish(Request& req, Response resp, size_t ran) {
@@ -111,15 +113,14 @@ struct Server::Impl {
       if (!m.allowed.empty()) {
         std::string allow;
         for (const auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
-        auto r = problem(405, "method-not-allowed", "Method not allowed",
-                         "allowed: " + allow, req.request_id);
+        auto r = problem(405, "method-not-allowed", "Method not allowed", "allowed: " + allow,
+                         req.request_id);
         r.set_header("Allow", allow);
         return finish(req, std::move(r), ran);
       }
-      return finish(req,
-                    problem(404, "not-found", "Not found", "no route for " + req.path,
-                            req.request_id),
-                    ran);
+      return finish(
+          req, problem(404, "not-found", "Not found", "no route for " + req.path, req.request_id),
+          ran);
     }
     auto q = parse_query_string(req.raw_query);
     if (!q) {
@@ -134,16 +135,16 @@ struct Server::Impl {
     try {
       return route.handler(req);
     } catch (const std::exception& e) {
-      telemetry::log_error("handler_exception",
-                           {{"request_id", req.request_id}, {"route", req.route},
-                            {"error", e.what()}});
+      telemetry::log_error(
+          "handler_exception",
+          {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
       return problem_from_error(core::Error::internal(e.what()), req.request_id);
     }
   }
 
   void record(const Request& req, const Response& resp, size_t bytes) {
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - req.started)
-                      .count();
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - req.started).count();
     requests_total.with({req.route, req.method, std::to_string(resp.status)}).inc();
     request_seconds.with({req.route}).observe(secs);
     if (options.access_log) {
@@ -223,7 +224,8 @@ struct Server::Impl {
     return r;
   }
 
-  static Request to_request(const bhttp::request<bhttp::string_body>& in, const std::string& remote) {
+  static Request to_request(const bhttp::request<bhttp::string_body>& in,
+                            const std::string& remote) {
     Request req;
     req.method = std::string(in.method_string());
     req.target = std::string(in.target());
@@ -269,10 +271,10 @@ struct Server::Impl {
                      request_id);
     }
     if (ec == bhttp::error::body_limit) {
-      return problem(413, "payload-too-large", "Payload too large",
-                     "the request body must be at most " + std::to_string(options.body_limit) +
-                         " bytes",
-                     request_id);
+      return problem(
+          413, "payload-too-large", "Payload too large",
+          "the request body must be at most " + std::to_string(options.body_limit) + " bytes",
+          request_id);
     }
     return problem(400, "malformed-request", "Malformed request", ec.message(), request_id);
   }
@@ -345,8 +347,8 @@ struct Server::Impl {
         resp = co_await handle(req);
       }
       ++served;
-      bool keep_alive = msg.keep_alive() && !draining.load() &&
-                        served < options.max_requests_per_connection;
+      bool keep_alive =
+          msg.keep_alive() && !draining.load() && served < options.max_requests_per_connection;
       const size_t bytes = resp.body.size();
       record(req, resp, bytes);
       auto out = to_beast(req, std::move(resp), msg.version(), keep_alive);
@@ -432,7 +434,8 @@ struct Server::Impl {
     }
     close_idle();
     timer->expires_after(std::chrono::milliseconds(20));
-    timer->async_wait([this, timer, deadline](beast::error_code) { wait_drained(timer, deadline); });
+    timer->async_wait(
+        [this, timer, deadline](beast::error_code) { wait_drained(timer, deadline); });
   }
 };
 
@@ -440,14 +443,13 @@ Server::Server(ServerOptions options, const Router& router, const Pipeline& pipe
                telemetry::Registry& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), router, pipeline, metrics)) {}
 
-Server::~Server() {
-  impl_->pool.join();
-}
+Server::~Server() { impl_->pool.join(); }
 
 core::Result<void> Server::bind() {
   beast::error_code ec;
   auto addr = asio::ip::make_address(impl_->options.host, ec);
-  if (ec) return core::Error::invalid("invalid listen address '" + impl_->options.host + "'", "listen");
+  if (ec)
+    return core::Error::invalid("invalid listen address '" + impl_->options.host + "'", "listen");
   tcp::endpoint ep{addr, impl_->options.port};
   auto& a = impl_->acceptor;
   a.open(ep.protocol(), ec);
@@ -475,7 +477,8 @@ void Server::run() {
                                            {"io_threads", impl.options.io_threads},
                                            {"blocking_threads", impl.options.blocking_threads}});
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl.options.io_threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
+  for (int i = 1; i < impl.options.io_threads; ++i)
+    threads.emplace_back([&impl] { impl.ioc.run(); });
   impl.ioc.run();
   for (auto& t : threads) t.join();
   impl.pool.join();

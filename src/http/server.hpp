@@ -20,16 +20,16 @@
 namespace libromind::http {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  // address to bind
-  uint16_t port = 8080;            // 0 picks a free port (logged at start)
-  int io_threads = 1;              // threads running the connections' coroutines
-  int blocking_threads = 4;        // threads for store calls and other blocking work
-  int max_pending = 256;           // blocking tasks queued or running before 503
-  size_t header_limit = 16 * 1024;          // bytes of request line + headers
-  size_t body_limit = 1024 * 1024;          // bytes of request body
-  std::chrono::seconds read_timeout{15};    // to read one request once it started
-  std::chrono::seconds idle_timeout{60};    // keep-alive wait for the next request
-  std::chrono::seconds shutdown_timeout{10};  // drain deadline after SIGTERM
+  std::string host = "127.0.0.1";               // address to bind
+  uint16_t port = 8080;                         // 0 picks a free port (logged at start)
+  int io_threads = 1;                           // threads running the connections' coroutines
+  int blocking_threads = 4;                     // threads for store calls and other blocking work
+  int max_pending = 256;                        // blocking tasks queued or running before 503
+  size_t header_limit = 16 * 1024;              // bytes of request line + headers
+  size_t body_limit = 1024 * 1024;              // bytes of request body
+  std::chrono::seconds read_timeout{15};        // to read one request once it started
+  std::chrono::seconds idle_timeout{60};        // keep-alive wait for the next request
+  std::chrono::seconds shutdown_timeout{10};    // drain deadline after SIGTERM
   size_t max_requests_per_connection = 100000;  // then the connection is closed
   bool access_log = true;
   // The store's change sequence; cacheable routes are served from the response cache while it

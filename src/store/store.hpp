@@ -72,7 +72,8 @@ class Store {
   // Borrows a connection; kWrite gives the single writer on SQLite, any connection on PostgreSQL.
   virtual core::Result<ConnectionHandle> acquire(Access access) = 0;
   virtual PoolStats pool_stats() const = 0;
-  // A redacted description of where the store is, for logs ("sqlite:var/x.db", "postgresql://u@h/db").
+  // A redacted description of where the store is, for logs ("sqlite:var/x.db",
+  // "postgresql://u@h/db").
   virtual std::string describe() const = 0;
 };
 

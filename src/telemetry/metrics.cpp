@@ -91,8 +91,8 @@ void Histogram::snapshot(std::vector<uint64_t>& cumulative, double& sum, uint64_
 Family<Counter>& Registry::counter(const std::string& name, const std::string& help,
                                    std::vector<std::string> labels) {
   std::lock_guard lock(mutex_);
-  counters_.push_back(std::make_unique<Family<Counter>>(name, help, std::move(labels),
-                                                        [] { return std::make_unique<Counter>(); }));
+  counters_.push_back(std::make_unique<Family<Counter>>(
+      name, help, std::move(labels), [] { return std::make_unique<Counter>(); }));
   order_.emplace_back(0, counters_.size() - 1);
   return *counters_.back();
 }
@@ -154,8 +154,8 @@ std::string Registry::render() const {
         h.snapshot(cum, sum, count);
         for (size_t i = 0; i < h.bounds().size(); ++i) {
           out += f.name() + "_bucket" +
-                 label_set(f.labels(), values, "le=\"" + format_value(h.bounds()[i]) + "\"") +
-                 " " + std::to_string(cum[i]) + "\n";
+                 label_set(f.labels(), values, "le=\"" + format_value(h.bounds()[i]) + "\"") + " " +
+                 std::to_string(cum[i]) + "\n";
         }
         out += f.name() + "_bucket" + label_set(f.labels(), values, "le=\"+Inf\"") + " " +
                std::to_string(cum.back()) + "\n";

@@ -98,9 +98,9 @@ bool valid_language(std::string_view s) {
 
 Response list_books(catalog::CatalogService& catalog, Request& req) {
   const auto& q = req.query;
-  if (auto r = q.reject_unknown({"q", "genre", "author", "language", "year_min", "year_max",
-                                 "price_min", "price_max", "in_stock", "sort", "order", "limit",
-                                 "cursor"});
+  if (auto r =
+          q.reject_unknown({"q", "genre", "author", "language", "year_min", "year_max", "price_min",
+                            "price_max", "in_stock", "sort", "order", "limit", "cursor"});
       !r) {
     return unknown_or_invalid(r.error(), req);
   }
@@ -205,8 +205,7 @@ void register_catalog_routes(Router& router, catalog::CatalogService& catalog) {
   router.add(
       "GET", "/api/v1/books", [&catalog](Request& r) { return list_books(catalog, r); }, cached);
   router.add(
-      "GET", "/api/v1/books/{id}", [&catalog](Request& r) { return get_book(catalog, r); },
-      cached);
+      "GET", "/api/v1/books/{id}", [&catalog](Request& r) { return get_book(catalog, r); }, cached);
   router.add(
       "GET", "/api/v1/genres", [&catalog](Request& r) { return list_genres(catalog, r); }, cached);
   router.add(

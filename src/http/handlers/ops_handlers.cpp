@@ -8,15 +8,14 @@
 namespace libromind::http {
 
 void register_ops_routes(Router& router, store::Store& store, telemetry::Registry& metrics) {
-  router.add(
-      "GET", "/healthz",
-      [](Request& req) {
-        if (auto r = req.query.reject_unknown({}); !r) {
-          return problem_from_error(r.error(), req.request_id);
-        }
-        return json_response(200, R"({"status":"ok"})");
-      },
-      {.inline_handler = true});
+  router.add("GET", "/healthz",
+             [](Request& req) {
+               if (auto r = req.query.reject_unknown({}); !r) {
+                 return problem_from_error(r.error(), req.request_id);
+               }
+               return json_response(200, R"({"status":"ok"})");
+             },
+             {.inline_handler = true});
   router.add("GET", "/readyz", [&store](Request& req) {
     if (auto r = req.query.reject_unknown({}); !r) {
       return problem_from_error(r.error(), req.request_id);

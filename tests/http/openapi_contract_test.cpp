@@ -1,0 +1,69 @@
+// The router and api/openapi.yaml describe the same API: every route the service registers is
+// in the spec with its method, and every operation in the spec is routed.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <set>
+
+#include "catalog/catalog_service.hpp"
+#include "http/handlers/catalog_handlers.hpp"
+#include "http/handlers/ops_handlers.hpp"
+#include "store/store.hpp"
+
+namespace libromind::http {
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::set<std::string> service_routes() {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("lm-contract-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  store::StoreOptions so;
+  so.url = "sqlite://" + (dir / "c.db").string();
+  auto st = store::open_store(so);
+  EXPECT_TRUE(st.ok());
+  catalog::CatalogService catalog(**st);
+  telemetry::Registry metrics;
+  Router router;
+  register_ops_routes(router, **st, metrics);
+  register_catalog_routes(router, catalog);
+  std::set<std::string> out;
+  for (const auto& r : router.routes()) out.insert(lower(r.method) + " " + r.pattern);
+  std::filesystem::remove_all(dir);
+  return out;
+}
+
+std::set<std::string> spec_operations() {
+  YAML::Node spec = YAML::LoadFile(std::string(LIBROMIND_SOURCE_DIR) + "/api/openapi.yaml");
+  std::set<std::string> out;
+  for (const auto& path : spec["paths"]) {
+    for (const auto& op : path.second) {
+      const std::string method = op.first.as<std::string>();
+      if (method == "parameters" || method == "summary" || method == "description") continue;
+      out.insert(method + " " + path.first.as<std::string>());
+    }
+  }
+  return out;
+}
+
+TEST(OpenApiContract, EveryRouteIsInTheSpec) {
+  auto spec = spec_operations();
+  for (const auto& route : service_routes()) {
+    EXPECT_TRUE(spec.count(route)) << "route missing from api/openapi.yaml: " << route;
+  }
+}
+
+TEST(OpenApiContract, EveryOperationInTheSpecIsRouted) {
+  auto routes = service_routes();
+  for (const auto& op : spec_operations()) {
+    EXPECT_TRUE(routes.count(op)) << "api/openapi.yaml documents an unrouted operation: " << op;
+  }
+}
+
+}  // namespace
+}  // namespace libromind::http
