@@ -135,7 +135,8 @@ std::string encode_cursor(const std::string& fingerprint, const Value& key, int6
   return core::base64url_encode(j.dump());
 }
 
-core::Result<Cursor> decode_cursor(const std::string& text, const std::string& fingerprint) {
+core::Result<Cursor> decode_cursor(const std::string& text, const std::string& fingerprint,
+                                   SortKey sort) {
   auto raw = core::base64url_decode(text);
   if (!raw) return bad_cursor();
   auto j = nlohmann::json::parse(*raw, nullptr, false);
@@ -147,14 +148,23 @@ core::Result<Cursor> decode_cursor(const std::string& text, const std::string& f
   Cursor c;
   c.id = j["i"].get<int64_t>();
   const auto& k = j["k"];
-  if (k.is_number_integer()) {
-    c.key = k.get<int64_t>();
-  } else if (k.is_number_float()) {
-    c.key = k.get<double>();
-  } else if (k.is_string()) {
-    c.key = k.get<std::string>();
-  } else {
-    return bad_cursor();
+  // The key's type must be the sort key's: the cursor is client input, and the fingerprint only
+  // binds it to a query, it does not authenticate it.
+  switch (sort) {
+    case SortKey::kTitle:
+      if (!k.is_string()) return bad_cursor();
+      c.key = k.get<std::string>();
+      break;
+    case SortKey::kRating:
+      if (!k.is_number()) return bad_cursor();
+      c.key = k.get<double>();
+      break;
+    case SortKey::kPopularity:
+    case SortKey::kYear:
+    case SortKey::kPrice:
+      if (!k.is_number_integer()) return bad_cursor();
+      c.key = k.get<int64_t>();
+      break;
   }
   return c;
 }
@@ -256,7 +266,7 @@ core::Result<BookPage> CatalogService::list_books(const BookQuery& query) {
     where += *query.in_stock ? "b.stock > 0" : "b.stock = 0";
   }
   if (query.cursor) {
-    LM_ASSIGN_OR_RETURN(Cursor c, decode_cursor(*query.cursor, fingerprint));
+    LM_ASSIGN_OR_RETURN(Cursor c, decode_cursor(*query.cursor, fingerprint, query.sort));
     params.push_back(c.key);
     params.push_back(c.id);
     where += where.empty() ? " WHERE " : " AND ";

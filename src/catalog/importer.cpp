@@ -144,7 +144,10 @@ class BatchWriter {
 
     std::vector<Prepared*> changed;
     std::set<std::string> isbn_in_batch;
-    for (auto& [id, i] : last) {
+    // In file order, so that of two records claiming one isbn13 the first one wins.
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const std::string& id = batch[i].rec.id;
+      if (last[id] != i) continue;
       Prepared& p = batch[i];
       if (p.rec.isbn13) {
         auto it = isbn_owner.find(*p.rec.isbn13);
@@ -185,12 +188,15 @@ class BatchWriter {
     for (auto* p : changed) {
       const auto& r = p->rec;
       const std::string authors_text = join(r.authors, "; ");
+      // Title and names are separated by a control character, which a query cannot contain,
+      // so a `q` never matches across the end of one and the start of the next.
+      const std::string search_text = search_fold(r.title + "\x1f" + join(r.authors, "\x1f"));
       values += (values.empty() ? "" : ", ") + placeholders_row(params.size() + 1, kCols);
       params.insert(params.end(), {r.id,
                                    opt(r.isbn13),
                                    r.title,
                                    title_sort_key(r.title),
-                                   search_fold(r.title + " " + authors_text),
+                                   search_text,
                                    authors_text,
                                    r.description,
                                    opt(r.year),

@@ -57,12 +57,18 @@ std::vector<Expected> read_expected(const std::string& path) {
     e.authors = j["authors"].get<std::vector<std::string>>();
     e.genres = j["genres"].get<std::vector<std::string>>();
     e.downloads = j["downloads"].get<int64_t>();
-    e.price_cents = j.contains("price_cents") ? j["price_cents"].get<int64_t>()
-                                              : synthetic_price_cents(e.id);
+    e.price_cents =
+        j.contains("price_cents") ? j["price_cents"].get<int64_t>() : synthetic_price_cents(e.id);
     e.stock = j.contains("stock") ? j["stock"].get<int64_t>() : synthetic_stock(e.id);
     out.push_back(std::move(e));
   }
   return out;
+}
+
+BookQuery limited(int limit) {
+  BookQuery q;
+  q.limit = limit;
+  return q;
 }
 
 std::string lower(std::string s) { return core::to_lower_ascii(s); }
@@ -272,8 +278,8 @@ TEST_P(CatalogServiceTest, paging_walks_every_book_once_for_every_sort_and_order
   for (const auto& e : all) {
     every_id.insert(e.id);
   }
-  for (SortKey key : {SortKey::kPopularity, SortKey::kTitle, SortKey::kPrice, SortKey::kYear,
-                      SortKey::kRating}) {
+  for (SortKey key :
+       {SortKey::kPopularity, SortKey::kTitle, SortKey::kPrice, SortKey::kYear, SortKey::kRating}) {
     for (SortOrder order : {SortOrder::kAsc, SortOrder::kDesc}) {
       SCOPED_TRACE(std::string(key_name(key)) + (order == SortOrder::kAsc ? " asc" : " desc"));
       BookQuery q;
@@ -418,15 +424,15 @@ TEST_P(CatalogServiceTest, cursor_from_another_query_is_rejected) {
 
 TEST_P(CatalogServiceTest, garbage_cursor_is_invalid_argument) {
   load(kSample);
-  auto real = page({.limit = 5}).next_cursor.value_or("");
+  auto real = page(limited(5)).next_cursor.value_or("");
   std::string flipped = real;
   flipped[flipped.size() / 2] = flipped[flipped.size() / 2] == 'A' ? 'B' : 'A';
   for (const std::string& cursor :
        {std::string("garbage!!"), std::string(""), std::string("====="),
         core::base64url_encode("{}"), core::base64url_encode("[1, 2, 3]"),
         core::base64url_encode("not json"),
-        core::base64url_encode(R"({"f": "0000000000000000", "i": 1, "k": 100})"),
-        real + "x", flipped}) {
+        core::base64url_encode(R"({"f": "0000000000000000", "i": 1, "k": 100})"), real + "x",
+        flipped}) {
     BookQuery q;
     q.limit = 5;
     q.cursor = cursor;
@@ -484,9 +490,9 @@ TEST_P(CatalogServiceTest, q_matches_author_names) {
 
 TEST_P(CatalogServiceTest, q_with_sql_metacharacters_matches_literally) {
   auto all = load(kSample);
-  for (const std::string q : {"%", "_", "'", "\\", "%%", "a%e", "s_t", "'s", "\"",
-                              "\"; DROP TABLE books; --", "'; DROP TABLE books; --",
-                              "' OR '1'='1", "\\%", "[a-z]", "*"}) {
+  for (const std::string q :
+       {"%", "_", "'", "\\", "%%", "a%e", "s_t", "'s", "\"", "\"; DROP TABLE books; --",
+        "'; DROP TABLE books; --", "' OR '1'='1", "\\%", "[a-z]", "*"}) {
     BookQuery query;
     query.q = q;
     query.limit = 100;
@@ -495,7 +501,7 @@ TEST_P(CatalogServiceTest, q_with_sql_metacharacters_matches_literally) {
     auto expected = ids_where(all, [&](const Expected& e) { return matches_q(e, q); });
     EXPECT_EQ(id_set(walk(query)), expected) << "q = " << q;
   }
-  EXPECT_EQ(walk({.limit = 100}).size(), 200u) << "the books are all still there";
+  EXPECT_EQ(walk(limited(100)).size(), 200u) << "the books are all still there";
 }
 
 TEST_P(CatalogServiceTest, q_does_not_match_text_spanning_title_and_author) {
@@ -566,8 +572,11 @@ TEST_P(CatalogServiceTest, language_filter_matches_the_language_code) {
 
 TEST_P(CatalogServiceTest, price_range_includes_both_bounds) {
   auto all = load(kSample);
-  for (auto [lo, hi] : {std::pair<int64_t, int64_t>{999, 1499}, {199, 199}, {2499, 100000},
-                        {0, 198}, {1000, 1098}}) {
+  for (auto [lo, hi] : {std::pair<int64_t, int64_t>{999, 1499},
+                        {199, 199},
+                        {2499, 100000},
+                        {0, 198},
+                        {1000, 1098}}) {
     BookQuery q;
     q.price_min = lo;
     q.price_max = hi;
@@ -705,7 +714,7 @@ TEST_P(CatalogServiceTest, list_items_carry_authors_and_genres_in_order) {
   for (const auto& e : all) {
     by_id[e.id] = &e;
   }
-  for (const auto& b : walk({.limit = 100})) {
+  for (const auto& b : walk(limited(100))) {
     const Expected& e = *by_id.at(b.id);
     EXPECT_EQ(b.title, e.title);
     std::vector<std::string> names;
@@ -797,7 +806,7 @@ TEST_P(CatalogServiceTest, genre_search_pages_and_rejects_foreign_cursors) {
   auto garbage = catalog_->list_genres(std::nullopt, 4, std::string("garbage"));
   ASSERT_FALSE(garbage);
   EXPECT_EQ(garbage.error().code, core::ErrorCode::kInvalidArgument);
-  auto book_cursor = page({.limit = 1}).next_cursor;
+  auto book_cursor = page(limited(1)).next_cursor;
   auto mixed = catalog_->list_genres(std::nullopt, 4, book_cursor);
   ASSERT_FALSE(mixed);
   EXPECT_EQ(mixed.error().code, core::ErrorCode::kInvalidArgument);

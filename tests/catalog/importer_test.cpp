@@ -62,8 +62,8 @@ std::string csv_quote(const std::string& s) {
 // The CSV form of JSONL records: the same columns, lists joined with "; ", null as empty.
 std::string to_csv(const std::vector<nlohmann::json>& records) {
   const std::vector<std::string> columns = {
-      "id",     "title",  "authors",   "description", "genres",   "year",    "isbn13",
-      "pages",  "rating", "downloads", "language",    "cover_url", "source"};
+      "id",    "title",  "authors",   "description", "genres",    "year",  "isbn13",
+      "pages", "rating", "downloads", "language",    "cover_url", "source"};
   std::string out;
   for (size_t i = 0; i < columns.size(); ++i) {
     out += (i ? "," : "") + columns[i];
@@ -267,8 +267,7 @@ TEST_P(ImporterTest, changed_record_is_updated_with_higher_change_seq) {
 
 TEST_P(ImporterTest, changed_authors_and_genres_replace_the_old_ones_in_order) {
   import({kData + "small.jsonl"});
-  ASSERT_EQ(author_names(book("sm-1")),
-            (std::vector<std::string>{"Zeller, Anna", "Abbott, Ben"}));
+  ASSERT_EQ(author_names(book("sm-1")), (std::vector<std::string>{"Zeller, Anna", "Abbott, Ben"}));
 
   auto records = read_jsonl(kData + "small.jsonl");
   records[0]["authors"] = {"Abbott, Ben", "Newcomer, Nia", "Zeller, Anna"};
