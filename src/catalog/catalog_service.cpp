@@ -1,5 +1,8 @@
 #include "catalog/catalog_service.hpp"
 
+#include <utf8proc.h>
+
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -203,7 +206,22 @@ SortOrder default_order(SortKey key) {
   return (key == SortKey::kTitle || key == SortKey::kPrice) ? SortOrder::kAsc : SortOrder::kDesc;
 }
 
-std::string search_fold(std::string_view s) { return core::to_lower_ascii(s); }
+std::string search_fold(std::string_view s) {
+  // Case-folded, accents removed (decomposed, marks stripped, recomposed): "Émile" and "EMILE"
+  // both fold to "emile", identically on every store.
+  utf8proc_uint8_t* out = nullptr;
+  const auto options = static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                                                      UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK);
+  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                                    static_cast<utf8proc_ssize_t>(s.size()), &out, options);
+  if (n < 0) {
+    // Not valid UTF-8 (callers validate first): fall back to ASCII folding.
+    return core::to_lower_ascii(s);
+  }
+  std::string folded(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+  std::free(out);
+  return folded;
+}
 
 std::string title_sort_key(std::string_view title) {
   std::string t = search_fold(title);
@@ -363,7 +381,7 @@ core::Result<GenrePage> CatalogService::list_genres(const std::optional<std::str
   std::string where;
   if (q && !q->empty()) {
     params.push_back(like_pattern(*q));
-    where = " WHERE lower(g.name) LIKE $1 ESCAPE '\\'";
+    where = " WHERE g.folded LIKE $1 ESCAPE '\\'";
   }
   std::string having;
   if (cursor) {

@@ -91,12 +91,17 @@ core::Result<std::unordered_map<std::string, int64_t>> ensure_names(
     std::string values, in;
     for (size_t i = 0; i < n; ++i) {
       params.push_back(all[start + i]);
-      values += (i ? ", " : "") + std::string("($") + std::to_string(i + 1) + ")";
       in += (i ? ", $" : "$") + std::to_string(i + 1);
     }
-    LM_TRY(conn.exec(
-        "INSERT INTO " + table + " (name) VALUES " + values + " ON CONFLICT (name) DO NOTHING",
-        params));
+    Params insert_params;
+    for (size_t i = 0; i < n; ++i) {
+      insert_params.push_back(all[start + i]);
+      insert_params.push_back(search_fold(all[start + i]));
+      values += (i ? ", " : "") + placeholders_row(2 * i + 1, 2);
+    }
+    LM_TRY(conn.exec("INSERT INTO " + table + " (name, folded) VALUES " + values +
+                         " ON CONFLICT (name) DO NOTHING",
+                     insert_params));
     LM_ASSIGN_OR_RETURN(
         auto rows,
         conn.query("SELECT id, name FROM " + table + " WHERE name IN (" + in + ")", params));
@@ -263,8 +268,14 @@ class BatchWriter {
                                                isbns));
     std::unordered_map<std::string, std::string> owner;
     for (const auto& r : rows.rows) owner[store::as_string(r[0])] = store::as_string(r[1]);
+    // In file order: an earlier record of this batch that claims the isbn13 with an id owns it
+    // too (unless a stored book already does).
     for (auto& p : batch) {
-      if (!p.rec.id.empty() || !p.rec.isbn13) continue;
+      if (!p.rec.isbn13) continue;
+      if (!p.rec.id.empty()) {
+        owner.emplace(*p.rec.isbn13, p.rec.id);
+        continue;
+      }
       auto it = owner.find(*p.rec.isbn13);
       p.rec.id = it != owner.end() ? it->second : "isbn-" + *p.rec.isbn13;
       p.hash = content_hash(p);

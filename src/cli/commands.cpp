@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "catalog/catalog_service.hpp"
 #include "catalog/change_feed.hpp"
@@ -210,10 +211,18 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   http::register_ops_routes(router, store, metrics);
   http::register_catalog_routes(router, catalog);
 
+  // Preflights advertise exactly the methods the API routes (plus HEAD and OPTIONS).
+  std::set<std::string> methods{"HEAD", "OPTIONS"};
+  for (const auto& r : router.routes()) methods.insert(r.method);
+  std::string method_list;
+  for (const auto& m : methods) method_list += (method_list.empty() ? "" : ", ") + m;
+
+  // `after` runs in reverse: the ETag is computed on the plain body before compression, and
+  // every response (also a middleware's early answer) gets the security headers and request id.
   http::Pipeline pipeline;
   pipeline.add(std::make_unique<http::RequestIdMiddleware>());
-  pipeline.add(std::make_unique<http::CorsMiddleware>(origins));
   pipeline.add(std::make_unique<http::SecurityHeadersMiddleware>());
+  pipeline.add(std::make_unique<http::CorsMiddleware>(origins, method_list));
   pipeline.add(std::make_unique<http::CompressionMiddleware>());
   pipeline.add(std::make_unique<http::CachingMiddleware>());
 

@@ -47,8 +47,8 @@ void RequestIdMiddleware::after(const Request& req, Response& resp) {
   resp.set_header("X-Request-Id", req.request_id);
 }
 
-CorsMiddleware::CorsMiddleware(std::vector<std::string> origins)
-    : origins_(origins.begin(), origins.end()) {}
+CorsMiddleware::CorsMiddleware(std::vector<std::string> origins, std::string methods)
+    : origins_(origins.begin(), origins.end()), methods_(std::move(methods)) {}
 
 std::optional<Response> CorsMiddleware::before(Request& req) {
   const auto* origin = req.header("origin");
@@ -56,14 +56,14 @@ std::optional<Response> CorsMiddleware::before(Request& req) {
     return std::nullopt;
   }
   if (!origins_.count(*origin)) {
-    return problem(403, "cors-origin-not-allowed", "Origin not allowed",
+    return problem(403, "forbidden", "Origin not allowed",
                    "cross-origin requests are accepted only from configured origins",
                    req.request_id);
   }
   Response r;
   r.status = 204;
   r.content_type.clear();
-  r.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+  r.set_header("Access-Control-Allow-Methods", methods_);
   r.set_header("Access-Control-Allow-Headers",
                "Authorization, Content-Type, If-None-Match, Idempotency-Key, X-Request-Id");
   r.set_header("Access-Control-Max-Age", "600");

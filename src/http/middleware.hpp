@@ -44,12 +44,14 @@ class RequestIdMiddleware : public Middleware {
 // CORS for configured origins only; preflights from others get 403.
 class CorsMiddleware : public Middleware {
  public:
-  explicit CorsMiddleware(std::vector<std::string> origins);
+  // `methods` is what a preflight advertises ("GET, HEAD, OPTIONS").
+  CorsMiddleware(std::vector<std::string> origins, std::string methods);
   std::optional<Response> before(Request& req) override;
   void after(const Request& req, Response& resp) override;
 
  private:
   std::set<std::string> origins_;
+  std::string methods_;
 };
 
 class SecurityHeadersMiddleware : public Middleware {

@@ -7,11 +7,38 @@
 namespace libromind::http {
 namespace {
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes one segment; a bad escape leaves it undecoded (the server rejects such paths
+// before routing).
+std::string decode_segment(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 &&
+        hex_value(in[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+// Splits a raw path into decoded segments. One trailing slash is ignored; any other empty
+// segment ("//") is kept, so such a path matches no route.
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> out;
-  for (auto part : core::split(path, '/')) {
-    if (!part.empty()) out.emplace_back(part);
-  }
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (path.empty()) return out;
+  for (auto part : core::split(path, '/')) out.push_back(decode_segment(part));
   return out;
 }
 

@@ -40,6 +40,17 @@ bool decode_path(std::string_view in, std::string& out) {
   return core::is_valid_utf8(out);
 }
 
+// Stands for a request path that does not decode; answered 400 after the request id is set.
+constexpr std::string_view kInvalidPath = "\x01invalid";
+
+// Metric labels must stay bounded whatever clients send: unknown methods are "other".
+std::string method_label(const std::string& method) {
+  for (const char* m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    if (method == m) return method;
+  }
+  return "other";
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -108,6 +119,14 @@ struct Server::Impl {
   // is answered without its handler (preflight, 404, 405, bad query); else sets `route`.
   std::optional<Response> prepare(Request& req, size_t& ran, const Route*& route) {
     if (auto r = pipeline.run_before(req, ran)) return finish(req, std::move(*r), ran);
+    if (req.path == kInvalidPath) {
+      req.route = "unmatched";
+      return finish(
+          req,
+          problem(400, "malformed-request", "Malformed request",
+                  "the path has an invalid percent-encoding or is not UTF-8", req.request_id),
+          ran);
+    }
     auto m = router.match(req);
     if (!m.route) {
       if (!m.allowed.empty()) {
@@ -145,7 +164,7 @@ struct Server::Impl {
   void record(const Request& req, const Response& resp, size_t bytes) {
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - req.started).count();
-    requests_total.with({req.route, req.method, std::to_string(resp.status)}).inc();
+    requests_total.with({req.route, method_label(req.method), std::to_string(resp.status)}).inc();
     request_seconds.with({req.route}).observe(secs);
     if (options.access_log) {
       telemetry::log_info("http_request", {{"request_id", req.request_id},
@@ -232,7 +251,10 @@ struct Server::Impl {
     auto qpos = req.target.find('?');
     std::string raw_path = req.target.substr(0, qpos);
     if (qpos != std::string::npos) req.raw_query = req.target.substr(qpos + 1);
-    if (!decode_path(raw_path, req.path)) req.path = "\x01invalid";
+    // The router decodes segment by segment (so an encoded '/' stays inside its segment); here
+    // the whole path is only checked to decode cleanly.
+    std::string decoded;
+    req.path = decode_path(raw_path, decoded) ? raw_path : std::string(kInvalidPath);
     for (const auto& f : in) {
       std::string name = core::to_lower_ascii(f.name_string());
       auto it = req.headers.find(name);
@@ -327,6 +349,7 @@ struct Server::Impl {
         bad.request_id = generate_request_id();
         auto resp = read_error_response(ec, bad.request_id);
         resp.set_header("X-Request-Id", bad.request_id);
+        SecurityHeadersMiddleware{}.after(bad, resp);
         record(bad, resp, resp.body.size());
         auto out = to_beast(bad, std::move(resp), 11, false);
         stream.expires_after(options.read_timeout);
@@ -336,16 +359,7 @@ struct Server::Impl {
       auto& msg = parser.get();
       in_flight.get().add(1);
       Request req = to_request(msg, remote);
-      Response resp;
-      if (req.path == "\x01invalid") {
-        req.request_id = generate_request_id();
-        req.route = "unmatched";
-        resp = problem(400, "malformed-request", "Malformed request",
-                       "the path has an invalid percent-encoding or is not UTF-8", req.request_id);
-        resp.set_header("X-Request-Id", req.request_id);
-      } else {
-        resp = co_await handle(req);
-      }
+      Response resp = co_await handle(req);
       ++served;
       bool keep_alive =
           msg.keep_alive() && !draining.load() && served < options.max_requests_per_connection;

@@ -36,8 +36,8 @@ TEST(RequestId, HonoursAWellFormedClientIdAndEchoesIt) {
 
 TEST(RequestId, ReplacesAMalformedOrOversizedClientId) {
   RequestIdMiddleware m;
-  for (std::string bad : {std::string("has space"), std::string(129, 'a'), std::string("a\nb"),
-                          std::string("")}) {
+  for (std::string bad :
+       {std::string("has space"), std::string(129, 'a'), std::string("a\nb"), std::string("")}) {
     Request req;
     req.headers["x-request-id"] = bad;
     m.before(req);
@@ -52,7 +52,7 @@ TEST(RequestId, GeneratedIdsAreUnique) {
 }
 
 TEST(Cors, AllowsOnlyConfiguredOrigins) {
-  CorsMiddleware m({"https://shop.example"});
+  CorsMiddleware m({"https://shop.example"}, "GET, HEAD, OPTIONS");
   Request ok;
   ok.headers["origin"] = "https://shop.example";
   Response r1;
@@ -68,7 +68,7 @@ TEST(Cors, AllowsOnlyConfiguredOrigins) {
 }
 
 TEST(Cors, PreflightFromAnAllowedOriginIs204AndFromOthers403) {
-  CorsMiddleware m({"https://shop.example"});
+  CorsMiddleware m({"https://shop.example"}, "GET, HEAD, OPTIONS");
   Request pre;
   pre.method = "OPTIONS";
   pre.headers["origin"] = "https://shop.example";

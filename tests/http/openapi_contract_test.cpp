@@ -20,8 +20,7 @@ std::string lower(std::string s) {
 }
 
 std::set<std::string> service_routes() {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("lm-contract-" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / ("lm-contract-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   store::StoreOptions so;
   so.url = "sqlite://" + (dir / "c.db").string();

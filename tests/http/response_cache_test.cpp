@@ -37,7 +37,8 @@ TEST(ResponseCache, AResponseComputedBeforeAChangeIsNotStoredAfterIt) {
 TEST(ResponseCache, StaysWithinItsByteBudget) {
   const size_t budget = 64 * 1024;
   ResponseCache cache(budget);
-  for (int i = 0; i < 1000; ++i) cache.put("/k" + std::to_string(i), 1, entry(std::string(500, 'x')));
+  for (int i = 0; i < 1000; ++i)
+    cache.put("/k" + std::to_string(i), 1, entry(std::string(500, 'x')));
   EXPECT_LE(cache.bytes(), budget);
   EXPECT_GT(cache.entries(), 0u);
 }

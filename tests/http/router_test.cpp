@@ -58,6 +58,21 @@ TEST(Router, UnknownPathIsUnmatchedWithNoAllowedMethods) {
   EXPECT_EQ(req.route, "unmatched");
 }
 
+TEST(Router, EmptySegmentsMatchNothing) {
+  auto router = sample_router();
+  auto req = make("GET", "/api/v1/books//pg-84");
+  EXPECT_EQ(router.match(req).route, nullptr);
+}
+
+TEST(Router, AnEncodedSlashStaysInsideItsSegment) {
+  auto router = sample_router();
+  auto req = make("GET", "/api/v1/books/a%2Fb");
+  ASSERT_NE(router.match(req).route, nullptr);
+  EXPECT_EQ(req.path_params.at("id"), "a/b");
+  auto req2 = make("GET", "/api/v1%2Fbooks");
+  EXPECT_EQ(router.match(req2).route, nullptr);
+}
+
 TEST(Router, ASegmentMustMatchExactly) {
   auto router = sample_router();
   auto req = make("GET", "/api/v1/bookss");

@@ -35,7 +35,8 @@ Reply get(uint16_t port, const std::string& target,
   beast::flat_buffer buf;
   bhttp::response<bhttp::string_body> res;
   bhttp::read(stream, buf, res);
-  return {static_cast<int>(res.result_int()), res.body(), std::string(res[bhttp::field::retry_after]),
+  return {static_cast<int>(res.result_int()), res.body(),
+          std::string(res[bhttp::field::retry_after]),
           std::string(res[bhttp::field::content_type])};
 }
 
@@ -145,14 +146,13 @@ TEST_F(ServerFixture, HandlerExceptionsBecome500ProblemsWithoutDetails) {
 
 TEST_F(ServerFixture, CacheableRoutesAreServedFromTheCacheUntilTheGenerationMoves) {
   std::atomic<int> calls{0};
-  router_.add(
-      "GET", "/c",
-      [&](Request&) {
-        Response r = json_response(200, "{\"n\":" + std::to_string(++calls) + "}");
-        r.cacheable = true;
-        return r;
-      },
-      {.cacheable = true});
+  router_.add("GET", "/c",
+              [&](Request&) {
+                Response r = json_response(200, "{\"n\":" + std::to_string(++calls) + "}");
+                r.cacheable = true;
+                return r;
+              },
+              {.cacheable = true});
   std::atomic<int64_t> generation{1};
   ServerOptions o;
   o.cache_generation = [&] { return generation.load(); };

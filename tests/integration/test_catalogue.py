@@ -122,6 +122,23 @@ def test_filter_q_matches_title_and_author_case_insensitively(client, sample):
     assert "pg-84" in ids(client.get_json(f"{BOOKS}?q=shelley")["items"])
 
 
+def test_filter_q_does_not_match_across_fields(client):
+    """`q` is a substring match on the title and on author names, each on its own: a string
+    spanning the end of the title and the first author, or two authors, matches nothing."""
+    # pg-2701 "Moby Dick; Or, The Whale" by "Melville, Herman"
+    assert client.get_json(f"{BOOKS}?q=whale%20melville")["items"] == []
+    # pg-1184 by "Dumas, Alexandre" and "Maquet, Auguste"
+    assert client.get_json(f"{BOOKS}?q=alexandre%3B%20maquet")["items"] == []
+
+
+def test_filter_q_case_insensitive_beyond_ascii(client):
+    # pg-41360 by "Durkheim, Émile"; pg-8710 "The Doré Bible Gallery, ..."
+    assert "pg-41360" in ids(client.get_json(f"{BOOKS}?q={quote('Émile')}")["items"])
+    assert "pg-41360" in ids(client.get_json(f"{BOOKS}?q={quote('émile')}")["items"])
+    assert "pg-8710" in ids(client.get_json(f"{BOOKS}?q={quote('doré')}")["items"])
+    assert "pg-8710" in ids(client.get_json(f"{BOOKS}?q={quote('DORÉ')}")["items"])
+
+
 def test_filter_q_with_space_and_plus(client, sample):
     want = {b["id"] for b in sample if "of the" in b["title"].lower()
             or any("of the" in a.lower() for a in b["authors"])}
@@ -527,3 +544,30 @@ def test_cors_error_responses_carry_allow_origin(client):
     r = client.get(f"{BOOKS}?limit=0", headers={"Origin": CORS_ORIGIN})
     assert r.status == 400
     assert r.headers.get("access-control-allow-origin") == CORS_ORIGIN
+
+
+def test_foreign_author_cursor_rejected(client, frankenstein_author_id):
+    various = client.get_json(f"{BOOKS}?q=various&limit=100")["items"]
+    aid = next(au["id"] for b in various for au in b["authors"] if au["name"] == "Various")
+    cur = client.get_json(f"/api/v1/authors/{aid}?limit=2")["next_cursor"]
+    assert cur
+    r = client.get(f"/api/v1/authors/{frankenstein_author_id}?limit=2&cursor={quote(cur, safe='')}")
+    assert r.status == 400, r
+    r = client.get(f"{BOOKS}?limit=2&cursor={quote(cur, safe='')}")
+    assert r.status == 400, r
+
+
+def test_foreign_genre_cursor_rejected(client):
+    cur = client.get_json("/api/v1/genres?q=fiction&limit=2")["next_cursor"]
+    assert cur
+    r = client.get(f"/api/v1/genres?q=history&limit=2&cursor={quote(cur, safe='')}")
+    assert r.status == 400, r
+    assert client.get(f"/api/v1/genres?q=fiction&limit=2&cursor={quote(cur, safe='')}").status == 200
+
+
+def test_head_content_length_matches_get(client):
+    g = client.get(f"{BOOKS}/pg-84")
+    h = client.request("HEAD", f"{BOOKS}/pg-84")
+    if h.status == 200:
+        assert h.headers.get("content-length") == g.headers.get("content-length")
+        assert h.headers.get("etag") == g.headers.get("etag")

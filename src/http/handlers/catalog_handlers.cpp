@@ -66,14 +66,6 @@ Response guarded(Request& req, F&& body) {
   return std::move(*r);
 }
 
-Response unknown_or_invalid(const core::Error& e, const Request& req) {
-  if (e.message.rfind("unknown query parameter", 0) == 0) {
-    return problem(400, "unknown-parameter", "Unknown parameter", e.message, req.request_id,
-                   {{e.field, e.message}});
-  }
-  return problem_from_error(e, req.request_id);
-}
-
 core::Result<std::optional<std::string>> cursor_param(const QueryParams& q) {
   return string_param(q, "cursor", 512);
 }
@@ -98,12 +90,10 @@ bool valid_language(std::string_view s) {
 
 Response list_books(catalog::CatalogService& catalog, Request& req) {
   const auto& q = req.query;
-  if (auto r =
-          q.reject_unknown({"q", "genre", "author", "language", "year_min", "year_max", "price_min",
-                            "price_max", "in_stock", "sort", "order", "limit", "cursor"});
-      !r) {
-    return unknown_or_invalid(r.error(), req);
-  }
+  if (auto bad = reject_unknown_params(
+          req, {"q", "genre", "author", "language", "year_min", "year_max", "price_min",
+                "price_max", "in_stock", "sort", "order", "limit", "cursor"}))
+    return std::move(*bad);
   return guarded(req, [&]() -> core::Result<Response> {
     LM_TRY(q.reject_repeated());
     catalog::BookQuery bq;
@@ -141,7 +131,7 @@ Response list_books(catalog::CatalogService& catalog, Request& req) {
 
 Response get_book(catalog::CatalogService& catalog, Request& req) {
   const std::string& id = req.path_params["id"];
-  if (auto r = req.query.reject_unknown({}); !r) return unknown_or_invalid(r.error(), req);
+  if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
   if (!valid_book_id(id)) {
     return problem(400, "invalid-parameter", "Invalid parameter",
                    "a book id is 1..100 characters of A-Z a-z 0-9 . _ : -", req.request_id,
@@ -155,9 +145,7 @@ Response get_book(catalog::CatalogService& catalog, Request& req) {
 
 Response list_genres(catalog::CatalogService& catalog, Request& req) {
   const auto& q = req.query;
-  if (auto r = q.reject_unknown({"q", "limit", "cursor"}); !r) {
-    return unknown_or_invalid(r.error(), req);
-  }
+  if (auto bad = reject_unknown_params(req, {"q", "limit", "cursor"})) return std::move(*bad);
   return guarded(req, [&]() -> core::Result<Response> {
     LM_TRY(q.reject_repeated());
     LM_ASSIGN_OR_RETURN(auto text, string_param(q, "q", 200));
@@ -178,7 +166,7 @@ Response list_genres(catalog::CatalogService& catalog, Request& req) {
 
 Response get_author(catalog::CatalogService& catalog, Request& req) {
   const auto& q = req.query;
-  if (auto r = q.reject_unknown({"limit", "cursor"}); !r) return unknown_or_invalid(r.error(), req);
+  if (auto bad = reject_unknown_params(req, {"limit", "cursor"})) return std::move(*bad);
   return guarded(req, [&]() -> core::Result<Response> {
     LM_TRY(q.reject_repeated());
     auto id = core::parse_int(req.path_params["id"]);

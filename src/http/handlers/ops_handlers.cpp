@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/handlers/params.hpp"
 #include "http/problem.hpp"
 #include "store/migrations.hpp"
 
@@ -10,16 +11,12 @@ namespace libromind::http {
 void register_ops_routes(Router& router, store::Store& store, telemetry::Registry& metrics) {
   router.add("GET", "/healthz",
              [](Request& req) {
-               if (auto r = req.query.reject_unknown({}); !r) {
-                 return problem_from_error(r.error(), req.request_id);
-               }
+               if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
                return json_response(200, R"({"status":"ok"})");
              },
              {.inline_handler = true});
   router.add("GET", "/readyz", [&store](Request& req) {
-    if (auto r = req.query.reject_unknown({}); !r) {
-      return problem_from_error(r.error(), req.request_id);
-    }
+    if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     auto status = store::migration_status(store);
     if (!status) {
       return problem(503, "unavailable", "Not ready", "store: " + status.error().message,
@@ -34,9 +31,7 @@ void register_ops_routes(Router& router, store::Store& store, telemetry::Registr
     return json_response(200, R"({"status":"ready","checks":{"store":"ok","migrations":"ok"}})");
   });
   router.add("GET", "/metrics", [&metrics](Request& req) {
-    if (auto r = req.query.reject_unknown({}); !r) {
-      return problem_from_error(r.error(), req.request_id);
-    }
+    if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     Response r = json_response(200, metrics.render());
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;

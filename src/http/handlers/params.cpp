@@ -1,8 +1,17 @@
 #include "http/handlers/params.hpp"
 
 #include "core/text.hpp"
+#include "http/problem.hpp"
 
 namespace libromind::http {
+
+std::optional<Response> reject_unknown_params(const Request& req,
+                                              std::initializer_list<std::string_view> allowed) {
+  auto r = req.query.reject_unknown(allowed);
+  if (r) return std::nullopt;
+  return problem(400, "unknown-parameter", "Unknown parameter", r.error().message, req.request_id,
+                 {{r.error().field, r.error().message}});
+}
 
 core::Result<std::optional<int64_t>> int_param(const QueryParams& q, std::string_view key,
                                                int64_t min, int64_t max) {

@@ -6,9 +6,14 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "http/message.hpp"
 #include "http/query_string.hpp"
 
 namespace libromind::http {
+
+// A 400 unknown-parameter problem when the query has a key not in `allowed`.
+std::optional<Response> reject_unknown_params(const Request& req,
+                                              std::initializer_list<std::string_view> allowed);
 
 core::Result<std::optional<int64_t>> int_param(const QueryParams& q, std::string_view key,
                                                int64_t min, int64_t max);

@@ -48,15 +48,54 @@ core::Error db_error(sqlite3* db, int rc) {
   return {code_for(extended), std::string("store: ") + msg, {}};
 }
 
-// Parses the number of a `$N` / `?N` placeholder name; 0 when it is not one.
-size_t placeholder_number(const char* name) {
-  if (name == nullptr || (name[0] != '$' && name[0] != '?') || name[1] == '\0') return 0;
-  size_t n = 0;
-  for (const char* p = name + 1; *p != '\0'; ++p) {
-    if (*p < '0' || *p > '9' || n > 1000000) return 0;
-    n = n * 10 + static_cast<size_t>(*p - '0');
+// Rewrites `$N` placeholders (outside string literals, quoted identifiers and comments) to
+// SQLite's `?N`, whose parameter index is N itself. Binding by name would cost a linear lookup
+// per parameter (quadratic for a multi-row insert). `used[N-1]` records which numbers occur.
+std::string rewrite_placeholders(std::string_view sql, std::vector<bool>& used) {
+  std::string out;
+  out.reserve(sql.size());
+  used.clear();
+  size_t i = 0;
+  while (i < sql.size()) {
+    char c = sql[i];
+    if (c == '\'' || c == '"') {
+      size_t end = sql.find(c, i + 1);
+      while (end != std::string_view::npos && end + 1 < sql.size() && sql[end + 1] == c) {
+        end = sql.find(c, end + 2);
+      }
+      end = end == std::string_view::npos ? sql.size() : end + 1;
+      out.append(sql.substr(i, end - i));
+      i = end;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      size_t end = sql.find('\n', i);
+      end = end == std::string_view::npos ? sql.size() : end;
+      out.append(sql.substr(i, end - i));
+      i = end;
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      size_t end = sql.find("*/", i + 2);
+      end = end == std::string_view::npos ? sql.size() : end + 2;
+      out.append(sql.substr(i, end - i));
+      i = end;
+    } else if (c == '$' && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+      size_t j = i + 1;
+      size_t n = 0;
+      while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9' && n <= 1000000) {
+        n = n * 10 + static_cast<size_t>(sql[j] - '0');
+        ++j;
+      }
+      if (n > 0) {
+        if (used.size() < n) used.resize(n, false);
+        used[n - 1] = true;
+      }
+      out += '?';
+      out.append(sql.substr(i + 1, j - i - 1));
+      i = j;
+    } else {
+      out += c;
+      ++i;
+    }
   }
-  return n;
+  return out;
 }
 
 Value column_value(sqlite3_stmt* stmt, int col) {
@@ -189,13 +228,15 @@ class SqliteConnection final : public Connection {
       lru_.splice(lru_.begin(), lru_, it->second);
       return it->second->second;
     }
+    std::vector<bool> used;
+    const std::string rewritten = rewrite_placeholders(sql, used);
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+    int rc = sqlite3_prepare_v3(db_, rewritten.data(), static_cast<int>(rewritten.size()),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
     if (rc != SQLITE_OK) return db_error(db_, rc);
     if (stmt == nullptr) return core::Error::internal("store: empty SQL statement");
-    std::string_view rest(tail, static_cast<size_t>(sql.data() + sql.size() - tail));
+    std::string_view rest(tail, static_cast<size_t>(rewritten.data() + rewritten.size() - tail));
     if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
       sqlite3_stmt* next = nullptr;
       rc = sqlite3_prepare_v2(db_, rest.data(), static_cast<int>(rest.size()), &next, nullptr);
@@ -208,50 +249,44 @@ class SqliteConnection final : public Connection {
     }
     lru_.emplace_front(std::string(sql), stmt);
     index_.emplace(lru_.front().first, lru_.begin());
+    used_.emplace(stmt, std::move(used));
     if (lru_.size() > kStatementCacheSize) {
       auto& [old_sql, old_stmt] = lru_.back();
       index_.erase(old_sql);
+      used_.erase(old_stmt);
       sqlite3_finalize(old_stmt);
       lru_.pop_back();
     }
     return stmt;
   }
 
-  // Binds `$N` by its number, so placeholders may come in any order and repeat.
+  // Binds `$N` (rewritten to `?N`, index N) by its number, so placeholders may come in any
+  // order and repeat.
   core::Result<void> bind(sqlite3_stmt* stmt, const Params& params) {
-    int count = sqlite3_bind_parameter_count(stmt);
-    std::vector<bool> used(params.size(), false);
-    for (int i = 1; i <= count; ++i) {
-      const char* name = sqlite3_bind_parameter_name(stmt, i);
-      size_t n = name == nullptr ? static_cast<size_t>(i) : placeholder_number(name);
-      if (n == 0) {
-        return core::Error::internal(std::string("store: unsupported placeholder ") + name +
-                                     "; use $1..$N");
+    const std::vector<bool>& used = used_.at(stmt);
+    if (used.size() > params.size()) {
+      return core::Error::internal("store: placeholder $" + std::to_string(used.size()) +
+                                   " has no value (" + std::to_string(params.size()) + " given)");
+    }
+    for (size_t k = 0; k < params.size(); ++k) {
+      if (k >= used.size() || !used[k]) {
+        return core::Error::internal("store: parameter $" + std::to_string(k + 1) +
+                                     " is not used by the statement");
       }
-      if (n > params.size()) {
-        return core::Error::internal("store: placeholder $" + std::to_string(n) +
-                                     " has no value (" + std::to_string(params.size()) + " given)");
-      }
-      used[n - 1] = true;
-      const Value& v = params[n - 1];
+      const int i = static_cast<int>(k + 1);
+      const Value& v = params[k];
       int rc = SQLITE_OK;
       if (const auto* i64 = std::get_if<int64_t>(&v)) {
         rc = sqlite3_bind_int64(stmt, i, *i64);
       } else if (const auto* d = std::get_if<double>(&v)) {
         rc = sqlite3_bind_double(stmt, i, *d);
-      } else if (const auto* s = std::get_if<std::string>(&v)) {
+      } else if (const auto* str = std::get_if<std::string>(&v)) {
         // The statement is reset before `params` goes away, so SQLite need not copy.
-        rc = sqlite3_bind_text64(stmt, i, s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
+        rc = sqlite3_bind_text64(stmt, i, str->data(), str->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else {
         rc = sqlite3_bind_null(stmt, i);
       }
       if (rc != SQLITE_OK) return db_error(db_, rc);
-    }
-    for (size_t k = 0; k < used.size(); ++k) {
-      if (!used[k]) {
-        return core::Error::internal("store: parameter $" + std::to_string(k + 1) +
-                                     " is not used by the statement");
-      }
     }
     return core::ok();
   }
@@ -260,6 +295,7 @@ class SqliteConnection final : public Connection {
   bool writer_;
   Lru lru_;
   std::unordered_map<std::string_view, Lru::iterator> index_;  // keys view into lru_ entries
+  std::unordered_map<sqlite3_stmt*, std::vector<bool>> used_;  // placeholder numbers per statement
 };
 
 core::Result<std::unique_ptr<SqliteConnection>> open_connection(const std::string& path,

@@ -38,7 +38,8 @@ CREATE INDEX books_language ON books (language);
 
 CREATE TABLE authors (
   id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE
+  name TEXT NOT NULL UNIQUE,
+  folded TEXT NOT NULL
 );
 
 CREATE TABLE book_authors (
@@ -51,7 +52,8 @@ CREATE INDEX book_authors_author ON book_authors (author_id, book_id);
 
 CREATE TABLE genres (
   id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE
+  name TEXT NOT NULL UNIQUE,
+  folded TEXT NOT NULL
 );
 
 CREATE TABLE book_genres (
