@@ -15,10 +15,12 @@ import statistics
 import sys
 from collections import defaultdict
 
-TARGETS = ["cpp-sqlite", "cpp-pg", "django-pg", "nginx-static"]
+TARGETS = ["cpp-sqlite", "cpp-pg", "cpp-sqlite-nocache", "cpp-pg-nocache", "django-pg", "nginx-static"]
 TARGET_LABEL = {
     "cpp-sqlite": "libromind serve, SQLite",
     "cpp-pg": "libromind serve, PostgreSQL",
+    "cpp-sqlite-nocache": "libromind serve, SQLite, response cache off",
+    "cpp-pg-nocache": "libromind serve, PostgreSQL, response cache off",
     "django-pg": "Django + DRF (gunicorn), PostgreSQL",
     "nginx-static": "nginx, static file",
 }

@@ -222,12 +222,13 @@ psql "$pg_url" -qc 'VACUUM ANALYZE' > /dev/null
 
 # --- 3. servers --------------------------------------------------------------------------
 declare -A base serve_pid
-start_serve() {  # db url
+start_serve() {  # db url [extra serve flags...]
   local db=$1 url=$2 port pid
+  shift 2
   port=$(free_port)
   # No access log, like nginx (access_log off) and gunicorn (no access log by default).
-  record env LIBROMIND_ACCESS_LOG="$ACCESS_LOG" "$BIN" serve --database-url "$url" --listen "127.0.0.1:$port"
-  LIBROMIND_ACCESS_LOG=$ACCESS_LOG "$BIN" serve --database-url "$url" --listen "127.0.0.1:$port" \
+  record env LIBROMIND_ACCESS_LOG="$ACCESS_LOG" "$BIN" serve --database-url "$url" --listen "127.0.0.1:$port" "$@"
+  LIBROMIND_ACCESS_LOG=$ACCESS_LOG "$BIN" serve --database-url "$url" --listen "127.0.0.1:$port" "$@" \
     > "$work/serve-$db.log" 2>&1 &
   pid=$!
   pids+=("serve-$db:$pid")
@@ -240,6 +241,9 @@ start_serve() {  # db url
 }
 start_serve sqlite "$sqlite_url"
 start_serve pg "$pg_url"
+# The same service with its response cache off: every request goes to the store.
+start_serve sqlite-nocache "$sqlite_url" --cache-mb 0
+start_serve pg-nocache "$pg_url" --cache-mb 0
 
 django_port=$(free_port)
 log "Django + DRF under gunicorn ($DJANGO_WORKERS workers), port $django_port"
@@ -287,7 +291,7 @@ record "${parity[@]}"
   || log "warning: the responses differ (see $out/parity.json); benchmarking anyway"
 
 # --- 5. wrk ------------------------------------------------------------------------------
-targets=(cpp-sqlite cpp-pg django-pg nginx-static)
+targets=(cpp-sqlite cpp-pg cpp-sqlite-nocache cpp-pg-nocache django-pg nginx-static)
 target_endpoints() { if [[ $1 == nginx-static ]]; then echo detail; else echo "${endpoints[@]}"; fi; }
 wrk_cmd=(wrk "-t$THREADS" "-c$CONNECTIONS" "-d$DURATION" --timeout "$TIMEOUT" --latency -s bench/wrk/report.lua)
 for t in "${targets[@]}"; do
