@@ -68,12 +68,14 @@ struct Server::Impl {
   std::atomic<bool> draining{false};
 
   // Open connections, so that a drain can close the idle ones.
+  // Shared with the drain logic: `stream` is cleared (under conns_mutex) before the session's
+  // stream is destroyed, so a posted cancel never touches a dead stream.
   struct Conn {
     beast::tcp_stream* stream;
     bool busy = false;
   };
   std::mutex conns_mutex;
-  std::list<Conn> conns;
+  std::list<std::shared_ptr<Conn>> conns;
 
   telemetry::Family<telemetry::Counter>& requests_total;
   telemetry::Family<telemetry::Histogram>& request_seconds;
@@ -309,11 +311,12 @@ struct Server::Impl {
       auto ep = stream.socket().remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string();
     }
-    std::list<Conn>::iterator self;
+    auto self = std::make_shared<Conn>(Conn{&stream, false});
+    std::list<std::shared_ptr<Conn>>::iterator self_it;
     {
       std::lock_guard lock(conns_mutex);
-      conns.push_back({&stream, false});
-      self = std::prev(conns.end());
+      conns.push_back(self);
+      self_it = std::prev(conns.end());
     }
     open_connections.get().add(1);
     beast::flat_buffer buffer(options.header_limit + 4096);
@@ -379,7 +382,8 @@ struct Server::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     {
       std::lock_guard lock(conns_mutex);
-      conns.erase(self);
+      self->stream = nullptr;
+      conns.erase(self_it);
     }
     open_connections.get().add(-1);
   }
@@ -425,12 +429,15 @@ struct Server::Impl {
   void close_idle() {
     std::lock_guard lock(conns_mutex);
     for (auto& c : conns) {
-      if (!c.busy) {
-        asio::post(c.stream->get_executor(), [s = c.stream] {
-          beast::error_code ec;
-          s->socket().cancel(ec);
-        });
-      }
+      if (c->busy || c->stream == nullptr) continue;
+      // Cancel on the connection's own executor (its strand), re-checking that it is still
+      // open and idle when the cancel runs.
+      asio::post(c->stream->get_executor(), [this, c] {
+        std::lock_guard inner(conns_mutex);
+        if (c->stream == nullptr || c->busy) return;
+        beast::error_code ec;
+        c->stream->socket().cancel(ec);
+      });
     }
   }
 
