@@ -15,7 +15,12 @@ fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-targets=(fuzz_import_jsonl fuzz_import_csv fuzz_query_string)
+# Every target tests/fuzz/CMakeLists.txt registers with lm_add_fuzzer, so a new one is run too.
+mapfile -t targets < <(sed -n 's/^lm_add_fuzzer(\([A-Za-z0-9_]*\) .*/\1/p' tests/fuzz/CMakeLists.txt)
+if [ "${#targets[@]}" -eq 0 ]; then
+  echo "no lm_add_fuzzer targets in tests/fuzz/CMakeLists.txt" >&2
+  exit 1
+fi
 
 cmake --preset fuzz >/dev/null
 # Only the fuzz targets: the rest of the service is not needed here.

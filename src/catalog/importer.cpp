@@ -80,32 +80,45 @@ Value opt(const std::optional<T>& v) {
 }
 
 // Inserts names missing from a name table (authors, genres) and returns name -> id.
+// Looks up the ids of names in a name table (authors, genres), inserting the missing ones.
+// Existing names are looked up first: on PostgreSQL `INSERT ... ON CONFLICT DO NOTHING` would
+// consume an identity value for every name that already exists.
 core::Result<std::unordered_map<std::string, int64_t>> ensure_names(
     store::Connection& conn, const std::string& table, const std::set<std::string>& names) {
   std::unordered_map<std::string, int64_t> ids;
   std::vector<std::string> all(names.begin(), names.end());
   constexpr size_t kChunk = 500;
+  auto lookup = [&](const std::vector<std::string>& chunk) -> core::Result<void> {
+    Params params(chunk.begin(), chunk.end());
+    LM_ASSIGN_OR_RETURN(auto rows,
+                        conn.query("SELECT id, name FROM " + table + " WHERE name IN " +
+                                       placeholders_row(1, params.size()),
+                                   params));
+    for (const auto& r : rows.rows) ids[store::as_string(r[1])] = store::as_int(r[0]);
+    return core::ok();
+  };
   for (size_t start = 0; start < all.size(); start += kChunk) {
-    size_t n = std::min(kChunk, all.size() - start);
-    Params params;
-    std::string values, in;
-    for (size_t i = 0; i < n; ++i) {
-      params.push_back(all[start + i]);
-      in += (i ? ", $" : "$") + std::to_string(i + 1);
+    std::vector<std::string> chunk(all.begin() + static_cast<std::ptrdiff_t>(start),
+                                   all.begin() + static_cast<std::ptrdiff_t>(
+                                                     std::min(all.size(), start + kChunk)));
+    LM_TRY(lookup(chunk));
+    std::vector<std::string> missing;
+    for (const auto& name : chunk) {
+      if (!ids.count(name)) missing.push_back(name);
     }
+    if (missing.empty()) continue;
     Params insert_params;
-    for (size_t i = 0; i < n; ++i) {
-      insert_params.push_back(all[start + i]);
-      insert_params.push_back(search_fold(all[start + i]));
+    std::string values;
+    for (size_t i = 0; i < missing.size(); ++i) {
+      insert_params.push_back(missing[i]);
+      insert_params.push_back(search_fold(missing[i]));
       values += (i ? ", " : "") + placeholders_row(2 * i + 1, 2);
     }
+    // ON CONFLICT still guards against a concurrent importer inserting the same name.
     LM_TRY(conn.exec("INSERT INTO " + table + " (name, folded) VALUES " + values +
                          " ON CONFLICT (name) DO NOTHING",
                      insert_params));
-    LM_ASSIGN_OR_RETURN(
-        auto rows,
-        conn.query("SELECT id, name FROM " + table + " WHERE name IN (" + in + ")", params));
-    for (const auto& r : rows.rows) ids[store::as_string(r[1])] = store::as_int(r[0]);
+    LM_TRY(lookup(missing));
   }
   return ids;
 }

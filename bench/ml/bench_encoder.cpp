@@ -1,0 +1,151 @@
+// Encoder benchmarks (Google Benchmark): catalogue embedding throughput at batch 32 with 1 and 2
+// threads, single short-query latency (p50/p99), cross-encoder scoring of 20 catalogue-length
+// candidates. Models from ${LIBROMIND_MODEL_DIR:-~/.cache/libromind/models}; descriptions from
+// ${LIBROMIND_BOOKS:-/work/shared/data/books/books-000.jsonl}.
+//
+//   bench_encoder --benchmark_filter=Embed --benchmark_counters_tabular=true
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ml/embedder.hpp"
+
+namespace ml = libromind::ml;
+
+namespace {
+
+constexpr size_t kDescriptions = 1000;
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+std::string model_root() {
+  return env_or("LIBROMIND_MODEL_DIR", env_or("HOME", "") + "/.cache/libromind/models");
+}
+
+const std::vector<std::string>& descriptions() {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> out;
+    std::ifstream in(env_or("LIBROMIND_BOOKS", "/work/shared/data/books/books-000.jsonl"));
+    std::string line;
+    while (out.size() < kDescriptions && std::getline(in, line)) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("description") && j["description"].is_string() &&
+          !j["description"].get<std::string>().empty()) {
+        out.push_back(j["description"].get<std::string>());
+      }
+    }
+    return out;
+  }();
+  return texts;
+}
+
+// One loaded model per thread count (threads are fixed at load).
+ml::SentenceEmbedder* embedder(int32_t threads, std::string* error) {
+  static std::unique_ptr<ml::SentenceEmbedder> cache[3];
+  if (!cache[threads]) {
+    ml::EncoderOptions options = ml::default_encoder_options();
+    options.threads = threads;
+    options.batch_size = 32;
+    auto e = ml::SentenceEmbedder::load(model_root() + "/embedder", options);
+    if (!e) {
+      *error = e.error().message;
+      return nullptr;
+    }
+    cache[threads] = std::make_unique<ml::SentenceEmbedder>(std::move(*e));
+  }
+  return cache[threads].get();
+}
+
+void BM_EmbedCatalogue(benchmark::State& state) {
+  std::string error;
+  ml::SentenceEmbedder* emb = embedder(static_cast<int32_t>(state.range(0)), &error);
+  if (emb == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const std::vector<std::string>& texts = descriptions();
+  if (texts.size() < kDescriptions) {
+    state.SkipWithError("fewer than 1000 descriptions in the catalogue file");
+    return;
+  }
+  for (auto _ : state) {
+    auto v = emb->embed(texts);
+    if (!v) {
+      state.SkipWithError(v.error().message.c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(v->data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * texts.size()));
+}
+BENCHMARK(BM_EmbedCatalogue)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)
+    ->MinTime(5.0)->UseRealTime();
+
+void BM_EmbedShortQuery(benchmark::State& state) {
+  std::string error;
+  ml::SentenceEmbedder* emb = embedder(static_cast<int32_t>(state.range(0)), &error);
+  if (emb == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const std::vector<std::string> query = {"cozy mystery in an english village"};
+  std::vector<double> ms;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto v = emb->embed(query);
+    const auto t1 = std::chrono::steady_clock::now();
+    if (!v) {
+      state.SkipWithError(v.error().message.c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(v->data());
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  state.counters["p50_ms"] = ms[ms.size() / 2];
+  state.counters["p99_ms"] = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EmbedShortQuery)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)->UseRealTime();
+
+void BM_CrossEncoder20(benchmark::State& state) {
+  ml::EncoderOptions options = ml::default_encoder_options();
+  options.threads = static_cast<int32_t>(state.range(0));
+  auto ce = ml::CrossEncoder::load(model_root() + "/reranker", options);
+  if (!ce) {
+    state.SkipWithError(ce.error().message.c_str());
+    return;
+  }
+  const std::vector<std::string>& all = descriptions();
+  if (all.size() < 20) {
+    state.SkipWithError("fewer than 20 descriptions in the catalogue file");
+    return;
+  }
+  const std::vector<std::string> docs(all.begin(), all.begin() + 20);
+  for (auto _ : state) {
+    auto s = ce->score("a sea voyage and the hunt for a white whale", docs);
+    if (!s) {
+      state.SkipWithError(s.error().message.c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(s->logits.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 20);
+}
+BENCHMARK(BM_CrossEncoder20)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,142 @@
+// The BERT encoder (HF transformers' BertModel, inference only) on OpenBLAS, its optional
+// sequence-classification head, and the kernels it is made of (exposed so tests can check them).
+//
+//   LM_ASSIGN_OR_RETURN(ml::BertConfig cfg, ml::BertConfig::load(dir + "/config.json"));
+//   LM_ASSIGN_OR_RETURN(ml::BertModel model,
+//                       ml::BertModel::load(dir + "/model.safetensors", cfg, ml::default_encoder_options()));
+//   ml::BertWorkspace ws;
+//   LM_TRY(model.forward(batch, &ws));  // ws.hidden: [batch, seq, hidden]
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "ml/encoding.hpp"
+#include "ml/safetensors.hpp"
+
+namespace libromind::ml {
+
+// The fields of an HF config.json that the encoder needs.
+struct BertConfig {
+  int32_t vocab_size = 0;               // rows of the word embedding table
+  int32_t hidden_size = 0;              // width of every token vector
+  int32_t num_hidden_layers = 0;        // transformer layers
+  int32_t num_attention_heads = 0;      // heads per layer; divides hidden_size
+  int32_t intermediate_size = 0;        // feed-forward width
+  int32_t max_position_embeddings = 0;  // longest sequence the position table covers
+  int32_t type_vocab_size = 0;          // token type (segment) ids, 2 for BERT
+  float layer_norm_eps = 1e-12f;        // LayerNorm epsilon
+  int32_t num_labels = 2;               // classifier outputs (id2label / num_labels; HF default 2)
+
+  // Rejects missing or non-positive sizes and any hidden_act but "gelu" (exact erf GELU).
+  static core::Result<BertConfig> from_json(std::string_view json_text, const std::string& source);
+  static core::Result<BertConfig> load(const std::string& config_json_path);
+};
+
+// Options shared by the encoder and the wrappers built on it.
+struct EncoderOptions {
+  int32_t threads = 1;      // OpenBLAS threads for the matrix products (process-wide setting)
+  int32_t batch_size = 32;  // texts per forward pass in SentenceEmbedder / CrossEncoder
+};
+
+EncoderOptions default_encoder_options();
+
+// Activation buffers, grown on demand and reused across forward calls: one per thread.
+struct BertWorkspace {
+  std::vector<float> hidden;   // [batch, seq, hidden]: the output of forward()
+  std::vector<float> scratch;  // [batch*seq, hidden]: attention/FFN outputs before LayerNorm
+  std::vector<float> qkvc;     // [batch*seq, max(4*hidden, intermediate)]: q, k, v, context;
+                               // reused for the feed-forward intermediate
+  std::vector<float> scores;   // [seq, seq]: one head's attention matrix
+  std::vector<float> pooled;   // [batch, hidden]: pooler output (classification head)
+  int32_t batch_size = 0;      // shape of the last forward()
+  int32_t seq_len = 0;
+};
+
+class BertModel {
+ public:
+  // Opens the weights (memory-mapped; they stay views) and checks every tensor the config
+  // implies. Tensor names may carry a "bert." prefix (BertFor* checkpoints) or not
+  // (sentence-transformers); the pooler and classifier are loaded when both are present.
+  static core::Result<BertModel> load(const std::string& safetensors_path, const BertConfig& config,
+                                      const EncoderOptions& options);
+
+  const BertConfig& config() const { return config_; }
+  bool has_classifier() const { return has_classifier_; }
+
+  // Runs the encoder on a padded batch; the last hidden state lands in ws->hidden. Rejects ids
+  // outside the vocabulary, type ids outside type_vocab_size and sequences longer than the
+  // position table. Const and re-entrant given distinct workspaces.
+  core::Result<void> forward(const Batch& batch, BertWorkspace* ws) const;
+
+  // Sequence-classification head on the [CLS] rows of the last forward():
+  // logits = classifier(tanh(pooler(h_cls))), [batch, num_labels] into *logits.
+  core::Result<void> classify(BertWorkspace* ws, std::vector<float>* logits) const;
+
+ private:
+  struct Layer {
+    const float* q_w;     // [hidden, hidden] each, HF Linear layout [out, in]
+    const float* q_b;
+    const float* k_w;
+    const float* k_b;
+    const float* v_w;
+    const float* v_b;
+    const float* ao_w;    // attention output projection [hidden, hidden]
+    const float* ao_b;
+    const float* ln1_g;   // LayerNorm after attention
+    const float* ln1_b;
+    const float* ff1_w;   // [intermediate, hidden]
+    const float* ff1_b;
+    const float* ff2_w;   // [hidden, intermediate]
+    const float* ff2_b;
+    const float* ln2_g;   // LayerNorm after the feed-forward
+    const float* ln2_b;
+  };
+
+  explicit BertModel(SafeTensors weights) : weights_(std::move(weights)) {}
+
+  SafeTensors weights_;  // owns the mapping every pointer below refers to
+  BertConfig config_;
+  int32_t threads_ = 1;
+  const float* word_emb_ = nullptr;  // [vocab, hidden]
+  const float* pos_emb_ = nullptr;   // [max_position, hidden]
+  const float* type_emb_ = nullptr;  // [type_vocab, hidden]
+  const float* emb_ln_g_ = nullptr;
+  const float* emb_ln_b_ = nullptr;
+  std::vector<Layer> layers_;
+  bool has_classifier_ = false;
+  const float* pooler_w_ = nullptr;  // [hidden, hidden]
+  const float* pooler_b_ = nullptr;
+  const float* cls_w_ = nullptr;  // [num_labels, hidden]
+  const float* cls_b_ = nullptr;
+};
+
+// ---- Kernels (plain loops; public for the numeric tests) ----
+
+// In place over `rows` rows of `cols`: (x - mean) / sqrt(var + eps) * gamma + beta.
+void layer_norm(float* x, int64_t rows, int32_t cols, const float* gamma, const float* beta,
+                float eps);
+
+// Exact GELU, 0.5 * x * (1 + erf(x / sqrt(2))), in place.
+void gelu(float* x, int64_t n);
+
+// Row-wise softmax of a [rows, cols] score matrix in place; columns whose key_mask is 0 get
+// probability 0 (as adding a large negative number does). A row with no unmasked key becomes
+// uniform, which is what HF's finfo.min mask yields.
+void masked_softmax(float* scores, int32_t rows, int32_t cols, const int32_t* key_mask);
+
+// Mean of the token vectors whose mask is 1 (sentence-transformers' mean pooling):
+// hidden [batch, seq, dim] -> out [batch, dim].
+void mean_pool(const float* hidden, const int32_t* mask, int32_t batch, int32_t seq, int32_t dim,
+               float* out);
+
+// The first ([CLS]) token vector of each sequence: hidden [batch, seq, dim] -> out [batch, dim].
+void cls_pool(const float* hidden, int32_t batch, int32_t seq, int32_t dim, float* out);
+
+// v / max(||v||, 1e-12), as torch.nn.functional.normalize.
+void l2_normalize(float* v, int32_t dim);
+
+}  // namespace libromind::ml
