@@ -1,13 +1,15 @@
-// libromind: one binary, several subcommands (serve, migrate, import).
+// libromind: one binary, several subcommands (serve, migrate, import, embed, rerank).
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/ml_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Libro-Mind: an online bookstore whose search understands meaning", "libromind"};
   app.set_version_flag("--version", LIBROMIND_VERSION);
   int exit_code = 0;
   libromind::cli::add_commands(app, exit_code);
+  libromind::cli::add_ml_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

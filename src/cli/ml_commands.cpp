@@ -1,0 +1,111 @@
+#include "cli/ml_commands.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ml/embedder.hpp"
+
+namespace libromind::cli {
+namespace {
+
+struct MlFlags {
+  std::string model_dir;
+  int threads = 1;
+  int batch_size = 32;
+};
+
+std::string default_model_dir() {
+  if (const char* env = std::getenv("LIBROMIND_MODEL_DIR"); env && *env) return env;
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.cache/libromind/models";
+}
+
+void add_ml_flags(CLI::App& cmd, MlFlags& f) {
+  f.model_dir = default_model_dir();
+  cmd.add_option("--model-dir", f.model_dir,
+                 "Where scripts/fetch-models.sh installed the models (embedder/, reranker/)")
+      ->envname("LIBROMIND_MODEL_DIR")
+      ->capture_default_str();
+  cmd.add_option("--threads", f.threads, "Threads for the encoder's matrix products")
+      ->envname("LIBROMIND_ML_THREADS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd.add_option("--batch-size", f.batch_size, "Texts per forward pass")
+      ->envname("LIBROMIND_ML_BATCH_SIZE")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+}
+
+ml::EncoderOptions encoder_options(const MlFlags& f) {
+  ml::EncoderOptions o = ml::default_encoder_options();
+  o.threads = f.threads;
+  o.batch_size = f.batch_size;
+  return o;
+}
+
+int fail(const std::string& message) {
+  std::cerr << "libromind: " << message << "\n";
+  return 2;
+}
+
+// Prints floats with enough digits to round-trip.
+nlohmann::json vector_json(const std::vector<float>& v) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (float x : v) arr.push_back(x);
+  return arr;
+}
+
+int run_embed(const MlFlags& f, std::vector<std::string> texts) {
+  if (texts.empty()) {
+    for (std::string line; std::getline(std::cin, line);) texts.push_back(line);
+  }
+  auto embedder = ml::SentenceEmbedder::load(f.model_dir + "/embedder", encoder_options(f));
+  if (!embedder) return fail(embedder.error().message);
+  auto vectors = embedder->embed(texts);
+  if (!vectors) return fail(vectors.error().message);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    nlohmann::json line = {{"text", texts[i]}, {"embedding", vector_json((*vectors)[i])}};
+    std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+  return 0;
+}
+
+int run_rerank(const MlFlags& f, const std::string& query, const std::vector<std::string>& docs) {
+  auto encoder = ml::CrossEncoder::load(f.model_dir + "/reranker", encoder_options(f));
+  if (!encoder) return fail(encoder.error().message);
+  auto scores = encoder->score(query, docs);
+  if (!scores) return fail(scores.error().message);
+  for (size_t i = 0; i < docs.size(); ++i) {
+    nlohmann::json line = {{"doc", docs[i]},
+                           {"logit", scores->logits[i]},
+                           {"score", scores->scores[i]}};
+    std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_ml_commands(CLI::App& app, int& exit_code) {
+  auto* embed = app.add_subcommand(
+      "embed", "Sentence embeddings: texts from arguments (or one per stdin line) -> JSON lines");
+  auto ef = std::make_shared<MlFlags>();
+  auto texts = std::make_shared<std::vector<std::string>>();
+  add_ml_flags(*embed, *ef);
+  embed->add_option("texts", *texts, "Texts to embed; without any, stdin lines are read");
+  embed->callback([ef, texts, &exit_code] { exit_code = run_embed(*ef, *texts); });
+
+  auto* rerank = app.add_subcommand(
+      "rerank", "Cross-encoder relevance of documents to a query -> JSON lines (logit, score)");
+  auto rf = std::make_shared<MlFlags>();
+  auto query = std::make_shared<std::string>();
+  auto docs = std::make_shared<std::vector<std::string>>();
+  add_ml_flags(*rerank, *rf);
+  rerank->add_option("--query", *query, "The query")->required();
+  rerank->add_option("--doc", *docs, "A document (repeat for several)")->required();
+  rerank->callback([rf, query, docs, &exit_code] { exit_code = run_rerank(*rf, *query, *docs); });
+}
+
+}  // namespace libromind::cli
