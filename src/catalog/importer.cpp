@@ -90,17 +90,16 @@ core::Result<std::unordered_map<std::string, int64_t>> ensure_names(
   constexpr size_t kChunk = 500;
   auto lookup = [&](const std::vector<std::string>& chunk) -> core::Result<void> {
     Params params(chunk.begin(), chunk.end());
-    LM_ASSIGN_OR_RETURN(auto rows,
-                        conn.query("SELECT id, name FROM " + table + " WHERE name IN " +
-                                       placeholders_row(1, params.size()),
-                                   params));
+    LM_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT id, name FROM " + table + " WHERE name IN " +
+                                                  placeholders_row(1, params.size()),
+                                              params));
     for (const auto& r : rows.rows) ids[store::as_string(r[1])] = store::as_int(r[0]);
     return core::ok();
   };
   for (size_t start = 0; start < all.size(); start += kChunk) {
-    std::vector<std::string> chunk(all.begin() + static_cast<std::ptrdiff_t>(start),
-                                   all.begin() + static_cast<std::ptrdiff_t>(
-                                                     std::min(all.size(), start + kChunk)));
+    std::vector<std::string> chunk(
+        all.begin() + static_cast<std::ptrdiff_t>(start),
+        all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), start + kChunk)));
     LM_TRY(lookup(chunk));
     std::vector<std::string> missing;
     for (const auto& name : chunk) {

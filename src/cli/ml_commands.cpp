@@ -78,9 +78,8 @@ int run_rerank(const MlFlags& f, const std::string& query, const std::vector<std
   auto scores = encoder->score(query, docs);
   if (!scores) return fail(scores.error().message);
   for (size_t i = 0; i < docs.size(); ++i) {
-    nlohmann::json line = {{"doc", docs[i]},
-                           {"logit", scores->logits[i]},
-                           {"score", scores->scores[i]}};
+    nlohmann::json line = {
+        {"doc", docs[i]}, {"logit", scores->logits[i]}, {"score", scores->scores[i]}};
     std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
   return 0;
