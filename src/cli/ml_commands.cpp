@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ml/embedder.hpp"
+#include "ml/model_files.hpp"
 
 namespace libromind::cli {
 namespace {
@@ -61,6 +62,9 @@ int run_embed(const MlFlags& f, std::vector<std::string> texts) {
   if (texts.empty()) {
     for (std::string line; std::getline(std::cin, line);) texts.push_back(line);
   }
+  if (auto v = ml::verify_model_files(f.model_dir + "/embedder"); !v) {
+    return fail(v.error().message);
+  }
   auto embedder = ml::SentenceEmbedder::load(f.model_dir + "/embedder", encoder_options(f));
   if (!embedder) return fail(embedder.error().message);
   auto vectors = embedder->embed(texts);
@@ -73,6 +77,11 @@ int run_embed(const MlFlags& f, std::vector<std::string> texts) {
 }
 
 int run_rerank(const MlFlags& f, const std::string& query, const std::vector<std::string>& docs) {
+  // A re-ranker may be supplied by hand (no registry carries one): its sums are checked when
+  // fetch-models.sh installed it.
+  if (auto v = ml::verify_model_files(f.model_dir + "/reranker", /*allow_unlisted=*/true); !v) {
+    return fail(v.error().message);
+  }
   auto encoder = ml::CrossEncoder::load(f.model_dir + "/reranker", encoder_options(f));
   if (!encoder) return fail(encoder.error().message);
   auto scores = encoder->score(query, docs);
