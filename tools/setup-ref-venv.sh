@@ -4,9 +4,11 @@
 # tools/make_parity_fixtures.py and bench/ml/baseline.py. Usage:
 #   tools/setup-ref-venv.sh          # prints the venv's directory
 # The venv is ${LIBROMIND_CACHE:-$HOME/.cache/libromind}/ref-venv. Idempotent: a venv made from the
-# same requirements file is kept. PyPI's Linux torch wheel declares the CUDA libraries
-# (nvidia-*, several GB) as dependencies; the CPU path does not load them, so everything is
-# installed with --no-deps from the complete, hash-pinned closure less those packages.
+# same requirements file is kept. PyPI has no CPU-only torch for Linux x86_64: its torch is the
+# CUDA build, whose shared libraries cannot be loaded without the CUDA runtime libraries, so the
+# NVIDIA wheels that provide those are installed too (about 3 GB), but none of torch's other CUDA
+# dependencies (triton, cuda-bindings, ...); everything goes in with --no-deps from the
+# hash-pinned closure in tools/ref-requirements.txt. No GPU is used: the reference runs on the CPU.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,7 +36,7 @@ if [ "$tag" != "3.11 x86_64" ]; then
   exit 1
 fi
 
-echo "setup-ref-venv: creating $venv (about 1 GB, torch's wheel is 540 MB)" >&2
+echo "setup-ref-venv: creating $venv (about 4 GB with the CUDA libraries torch loads)" >&2
 rm -rf "$venv"
 mkdir -p "$cache"
 "$py" -m venv "$venv"
