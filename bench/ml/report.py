@@ -1,0 +1,112 @@
+"""Writes the "ML engine" section of docs/benchmarks.md from a bench/ml/run.sh result folder.
+
+    report.py bench/results/ml-<stamp> docs/benchmarks.md
+"""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sections import write_section  # noqa: E402
+
+GOAL_RATIO = 1.5
+GOAL_QUERY_P50_MS = 5.0
+GOAL_RSS_MB = 150.0
+
+
+def cpp_results(path):
+    """Median aggregates by benchmark name ('BM_EmbedCatalogue/threads:2' -> row)."""
+    out = {}
+    for b in json.load(open(path))["benchmarks"]:
+        if b.get("aggregate_name") != "median":
+            continue
+        out[b["run_name"]] = b
+    return out
+
+
+def main():
+    d, md = sys.argv[1], sys.argv[2]
+    base = json.load(open(os.path.join(d, "baseline.json")))
+    cpp = cpp_results(os.path.join(d, "cpp.json"))
+    ctx = json.load(open(os.path.join(d, "cpp.json")))["context"]
+    rss_mb = int(open(os.path.join(d, "rss_kb.txt")).read().split()[-1]) / 1024
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+
+    def cpp_rate(name):
+        b = cpp.get(name)
+        return b["items_per_second"] if b else None
+
+    lines = ["## ML engine (issue 4): `bench/ml/run.sh`", ""]
+    lines.append(f"Run of {ctx.get('date', '?')}, commit {commit}, {ctx.get('num_cpus')} CPUs. "
+                 "C++: `build/release/bench_encoder` (Google Benchmark, median of "
+                 f"{next(iter(cpp.values())).get('repetitions', '?') if cpp else '?'} "
+                 "repetitions); baseline: `bench/ml/baseline.py` (sentence-transformers "
+                 "on PyTorch CPU from PyPI, same model, same 1,000 catalogue descriptions, same "
+                 "truncation, batch 32), in the same run on the same machine.")
+    lines.append("")
+    e = base["embed"]
+    rows = []
+    goals = []
+    for t in (1, 2):
+        c = cpp_rate(f"BM_EmbedCatalogue/threads:{t}")
+        b = e.get(f"threads_{t}", {}).get("sentences_per_s")
+        ratio = c / b if c and b else None
+        rows.append((f"embedding, 1,000 descriptions, batch 32, {t} thread{'s' if t > 1 else ''} "
+                     "(sentences/s)", c, b, ratio))
+        if t == 2:
+            goals.append((f"embedding throughput at 2 threads ≥ {GOAL_RATIO}× the baseline",
+                          f"{ratio:.2f}×" if ratio else "n/a", bool(ratio and ratio >= GOAL_RATIO)))
+    q = cpp.get("BM_EmbedShortQuery/threads:1")
+    bq = base["query"]
+    if q:
+        rows.append(("short query embedding p50 (ms), 1 thread", q.get("p50_ms"), bq["p50_ms"],
+                     bq["p50_ms"] / q["p50_ms"] if q.get("p50_ms") else None))
+        rows.append(("short query embedding p99 (ms), 1 thread", q.get("p99_ms"), bq["p99_ms"],
+                     bq["p99_ms"] / q["p99_ms"] if q.get("p99_ms") else None))
+        goals.append((f"short-query embedding p50 ≤ {GOAL_QUERY_P50_MS:g} ms",
+                      f"{q['p50_ms']:.2f} ms", q["p50_ms"] <= GOAL_QUERY_P50_MS))
+    rr = base.get("rerank", {})
+    for t in (1, 2):
+        c = cpp_rate(f"BM_CrossEncoder20/threads:{t}")
+        b = rr.get(f"threads_{t}", {}).get("pairs_per_s")
+        if c or b:
+            rows.append((f"cross-encoder, 20 catalogue-length candidates, {t} thread"
+                         f"{'s' if t > 1 else ''} (pairs/s)", c, b, c / b if c and b else None))
+    goals.append((f"RSS of a process with the embedder loaded ≤ {GOAL_RSS_MB:g} MB",
+                  f"{rss_mb:.1f} MB (`libromind embed`, peak)", rss_mb <= GOAL_RSS_MB))
+
+    lines += ["### Goals", "", "| goal | measured | result |", "| --- | --- | --- |"]
+    for g, m, ok in goals:
+        lines.append(f"| {g} | {m} | **{'PASS' if ok else 'FAIL'}** |")
+    lines += ["", "### Results", "",
+              "| measurement | C++ (libromind) | sentence-transformers / PyTorch | ratio |",
+              "| --- | ---: | ---: | ---: |"]
+
+    def f(x):
+        return "n/a" if x is None else (f"{x:,.1f}" if x >= 10 else f"{x:.2f}")
+    for name, c, b, r in rows:
+        lines.append(f"| {name} | {f(c)} | {f(b)} | {f(r)}× |")
+    lines += ["", "Ratios are C++ over baseline for rates and baseline over C++ for latencies "
+              "(above 1 means the C++ engine is better).", ""]
+    lines.append(f"- Texts: mean {e.get('mean_tokens')} tokens, {e.get('truncated')} of "
+                 f"{e.get('sentences')} truncated at {base['embedder'].get('max_seq_length')}.")
+    if rr:
+        lines.append(f"- Cross-encoder: {rr.get('model')}; mean {rr.get('mean_pair_tokens')} "
+                     "tokens per pair. No pretrained cross-encoder is available from a registry "
+                     "this project reaches (see models/README.md), so the benchmark uses a model "
+                     "of the same shape and cost.")
+    lines.append(f"- Baseline process peak RSS: {base.get('peak_rss_mb')} MB (torch and its CUDA "
+                 "libraries are loaded even on CPU).")
+    lines.append("- Commands: `bench/ml/run.sh` (which runs `bench/ml/baseline.py` in the reference "
+                 "venv of `tools/setup-ref-venv.sh`, then `build/release/bench_encoder "
+                 "--benchmark_repetitions=N`, then `/usr/bin/time -f %M build/release/libromind "
+                 "embed`).")
+    write_section(md, "ml", "\n".join(lines))
+    for g, m, ok in goals:
+        print(f"{'PASS' if ok else 'FAIL'}  {g}: {m}")
+
+
+if __name__ == "__main__":
+    main()
