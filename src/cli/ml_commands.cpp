@@ -70,7 +70,7 @@ int run_embed(const MlFlags& f, std::vector<std::string> texts) {
   auto vectors = embedder->embed(texts);
   if (!vectors) return fail(vectors.error().message);
   for (size_t i = 0; i < texts.size(); ++i) {
-    nlohmann::json line = {{"text", texts[i]}, {"embedding", vector_json((*vectors)[i])}};
+    nlohmann::ordered_json line = {{"text", texts[i]}, {"embedding", vector_json((*vectors)[i])}};
     std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
   return 0;
@@ -87,7 +87,7 @@ int run_rerank(const MlFlags& f, const std::string& query, const std::vector<std
   auto scores = encoder->score(query, docs);
   if (!scores) return fail(scores.error().message);
   for (size_t i = 0; i < docs.size(); ++i) {
-    nlohmann::json line = {
+    nlohmann::ordered_json line = {
         {"doc", docs[i]}, {"logit", scores->logits[i]}, {"score", scores->scores[i]}};
     std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }

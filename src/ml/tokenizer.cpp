@@ -20,12 +20,13 @@ constexpr size_t kNoLimit = std::numeric_limits<size_t>::max();
 // that placeholder, not a real limit.
 constexpr double kNoMaxLengthPlaceholder = 1e9;
 
-// The code point ranges of HF's `_is_chinese_char` (CJK Unified Ideographs and extensions,
-// compatibility ideographs); kana and hangul are not in them.
+// The code point ranges of BertTokenizerFast's `is_chinese_char` (CJK Unified Ideographs and
+// extensions, compatibility ideographs); kana and hangul are not in them. The reference starts
+// the fifth range at U+2B920 where the Python tokenizer has U+2B820; we follow the fast one.
 bool is_cjk(int32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
          (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
+         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
@@ -36,11 +37,154 @@ bool is_ascii_punct(int32_t c) {
          (c >= 123 && c <= 126);
 }
 
-bool is_punct(int32_t c) {
+// What cleanup, accent stripping and pre-tokenisation do with a code point.
+enum class CharClass : uint8_t {
+  kDrop,    // control, format, surrogate, private use: removed without splitting the word
+  kSpace,   // separators: end the word
+  kPunct,   // a word of its own
+  kMark,    // nonspacing mark: removed when stripping accents
+  kLetter,  // part of a word
+  kAsIs,    // part of a word, without canonical decomposition (see kReferenceOverrides)
+};
+
+struct Override {
+  int32_t first;
+  int32_t last;
+  CharClass cls;
+};
+
+// Where the reference's Unicode tables classify code points differently from utf8proc's: its
+// general categories and decompositions come from an older Unicode version, so characters
+// assigned or re-categorised since are ordinary letters to it (kAsIs: not decomposed either),
+// and a few keep their old category. Derived against utf8proc 2.8.0 (Unicode 15.0) and
+// tokenizers 0.23.3 by normalising and pre-tokenising "a<c>a" for every code point with the
+// reference's BertNormalizer/BertPreTokenizer in the four case/accent settings and with this
+// file, keeping the differences (a test pins the utf8proc Unicode version). Sorted, disjoint.
+constexpr Override kReferenceOverrides[] = {
+    {0x61D, 0x61D, CharClass::kAsIs},     {0x7FD, 0x7FD, CharClass::kAsIs},
+    {0x890, 0x891, CharClass::kAsIs},     {0x898, 0x89F, CharClass::kAsIs},
+    {0x8CA, 0x8E2, CharClass::kAsIs},     {0x9FD, 0x9FE, CharClass::kAsIs},
+    {0xA76, 0xA76, CharClass::kAsIs},     {0xAFA, 0xAFF, CharClass::kAsIs},
+    {0xB55, 0xB55, CharClass::kAsIs},     {0xC04, 0xC04, CharClass::kAsIs},
+    {0xC3C, 0xC3C, CharClass::kAsIs},     {0xC77, 0xC77, CharClass::kAsIs},
+    {0xC84, 0xC84, CharClass::kAsIs},     {0xD00, 0xD00, CharClass::kAsIs},
+    {0xD3B, 0xD3C, CharClass::kAsIs},     {0xD81, 0xD81, CharClass::kAsIs},
+    {0xEBA, 0xEBA, CharClass::kAsIs},     {0xECE, 0xECE, CharClass::kAsIs},
+    {0x166D, 0x166D, CharClass::kPunct},  {0x1734, 0x1734, CharClass::kMark},
+    {0x180F, 0x180F, CharClass::kAsIs},   {0x1885, 0x1886, CharClass::kAsIs},
+    {0x1ABF, 0x1ACE, CharClass::kAsIs},   {0x1B7D, 0x1B7E, CharClass::kAsIs},
+    {0x1C89, 0x1C89, CharClass::kAsIs},   {0x1DF6, 0x1DFB, CharClass::kAsIs},
+    {0x2E43, 0x2E4F, CharClass::kAsIs},   {0x2E52, 0x2E5D, CharClass::kAsIs},
+    {0xA7CB, 0xA7CC, CharClass::kAsIs},   {0xA7CE, 0xA7CE, CharClass::kAsIs},
+    {0xA7D2, 0xA7D2, CharClass::kAsIs},   {0xA7D4, 0xA7D4, CharClass::kAsIs},
+    {0xA7DA, 0xA7DA, CharClass::kAsIs},   {0xA7DC, 0xA7DC, CharClass::kAsIs},
+    {0xA82C, 0xA82C, CharClass::kAsIs},   {0xA8C5, 0xA8C5, CharClass::kAsIs},
+    {0xA8FF, 0xA8FF, CharClass::kAsIs},   {0xA9BD, 0xA9BD, CharClass::kAsIs},
+    {0x10D24, 0x10D27, CharClass::kAsIs}, {0x10D50, 0x10D65, CharClass::kAsIs},
+    {0x10EAB, 0x10EAD, CharClass::kAsIs}, {0x10EFD, 0x10EFF, CharClass::kAsIs},
+    {0x10F46, 0x10F50, CharClass::kAsIs}, {0x10F55, 0x10F59, CharClass::kAsIs},
+    {0x10F82, 0x10F89, CharClass::kAsIs}, {0x11070, 0x11070, CharClass::kAsIs},
+    {0x11073, 0x11074, CharClass::kAsIs}, {0x110C2, 0x110C2, CharClass::kAsIs},
+    {0x110CD, 0x110CD, CharClass::kAsIs}, {0x111C9, 0x111C9, CharClass::kPunct},
+    {0x111CF, 0x111CF, CharClass::kAsIs}, {0x1123E, 0x1123E, CharClass::kAsIs},
+    {0x11241, 0x11241, CharClass::kAsIs}, {0x1133B, 0x1133B, CharClass::kAsIs},
+    {0x11438, 0x1143F, CharClass::kAsIs}, {0x11442, 0x11444, CharClass::kAsIs},
+    {0x11446, 0x11446, CharClass::kAsIs}, {0x1144B, 0x1144F, CharClass::kAsIs},
+    {0x1145A, 0x1145B, CharClass::kAsIs}, {0x1145D, 0x1145E, CharClass::kAsIs},
+    {0x11660, 0x1166C, CharClass::kAsIs}, {0x116B9, 0x116B9, CharClass::kAsIs},
+    {0x1182F, 0x11837, CharClass::kAsIs}, {0x11839, 0x1183B, CharClass::kAsIs},
+    {0x11938, 0x11938, CharClass::kAsIs}, {0x1193B, 0x1193C, CharClass::kAsIs},
+    {0x1193E, 0x1193E, CharClass::kAsIs}, {0x11943, 0x11946, CharClass::kAsIs},
+    {0x119D4, 0x119D7, CharClass::kAsIs}, {0x119DA, 0x119DB, CharClass::kAsIs},
+    {0x119E0, 0x119E0, CharClass::kAsIs}, {0x119E2, 0x119E2, CharClass::kAsIs},
+    {0x11A01, 0x11A0A, CharClass::kAsIs}, {0x11A33, 0x11A38, CharClass::kAsIs},
+    {0x11A3B, 0x11A47, CharClass::kAsIs}, {0x11A51, 0x11A56, CharClass::kAsIs},
+    {0x11A59, 0x11A5B, CharClass::kAsIs}, {0x11A8A, 0x11A96, CharClass::kAsIs},
+    {0x11A98, 0x11A9C, CharClass::kAsIs}, {0x11A9E, 0x11AA2, CharClass::kAsIs},
+    {0x11B00, 0x11B09, CharClass::kAsIs}, {0x11C30, 0x11C36, CharClass::kAsIs},
+    {0x11C38, 0x11C3D, CharClass::kAsIs}, {0x11C3F, 0x11C3F, CharClass::kAsIs},
+    {0x11C41, 0x11C45, CharClass::kAsIs}, {0x11C70, 0x11C71, CharClass::kAsIs},
+    {0x11C92, 0x11CA7, CharClass::kAsIs}, {0x11CAA, 0x11CB0, CharClass::kAsIs},
+    {0x11CB2, 0x11CB3, CharClass::kAsIs}, {0x11CB5, 0x11CB6, CharClass::kAsIs},
+    {0x11D31, 0x11D36, CharClass::kAsIs}, {0x11D3A, 0x11D3A, CharClass::kAsIs},
+    {0x11D3C, 0x11D3D, CharClass::kAsIs}, {0x11D3F, 0x11D45, CharClass::kAsIs},
+    {0x11D47, 0x11D47, CharClass::kAsIs}, {0x11D90, 0x11D91, CharClass::kAsIs},
+    {0x11D95, 0x11D95, CharClass::kAsIs}, {0x11D97, 0x11D97, CharClass::kAsIs},
+    {0x11EF3, 0x11EF4, CharClass::kAsIs}, {0x11EF7, 0x11EF8, CharClass::kAsIs},
+    {0x11F00, 0x11F01, CharClass::kAsIs}, {0x11F36, 0x11F3A, CharClass::kAsIs},
+    {0x11F40, 0x11F40, CharClass::kAsIs}, {0x11F42, 0x11F4F, CharClass::kAsIs},
+    {0x11FFF, 0x11FFF, CharClass::kAsIs}, {0x12FF1, 0x12FF2, CharClass::kAsIs},
+    {0x13430, 0x13440, CharClass::kAsIs}, {0x13447, 0x13455, CharClass::kAsIs},
+    {0x16E97, 0x16E9A, CharClass::kAsIs}, {0x16EA0, 0x16EB8, CharClass::kAsIs},
+    {0x16F4F, 0x16F4F, CharClass::kAsIs}, {0x16FE2, 0x16FE2, CharClass::kAsIs},
+    {0x16FE4, 0x16FE4, CharClass::kAsIs}, {0x1CF00, 0x1CF2D, CharClass::kAsIs},
+    {0x1CF30, 0x1CF46, CharClass::kAsIs}, {0x1E000, 0x1E006, CharClass::kAsIs},
+    {0x1E008, 0x1E018, CharClass::kAsIs}, {0x1E01B, 0x1E021, CharClass::kAsIs},
+    {0x1E023, 0x1E024, CharClass::kAsIs}, {0x1E026, 0x1E02A, CharClass::kAsIs},
+    {0x1E08F, 0x1E08F, CharClass::kAsIs}, {0x1E130, 0x1E136, CharClass::kAsIs},
+    {0x1E2AE, 0x1E2AE, CharClass::kAsIs}, {0x1E2EC, 0x1E2EF, CharClass::kAsIs},
+    {0x1E4EC, 0x1E4EF, CharClass::kAsIs}, {0x1E944, 0x1E94A, CharClass::kAsIs},
+    {0x1E95E, 0x1E95F, CharClass::kAsIs},
+};
+
+struct LowerCase {
+  int32_t from;
+  int32_t to;
+};
+
+// Lower-case mappings the reference has (its case tables are Unicode 16) for characters that
+// utf8proc does not know yet; all of them are kAsIs above. Sorted.
+constexpr LowerCase kReferenceLower[] = {
+    {0x1C89, 0x1C8A},   {0xA7CB, 0x264},    {0xA7CC, 0xA7CD},   {0xA7CE, 0xA7CF},
+    {0xA7D2, 0xA7D3},   {0xA7D4, 0xA7D5},   {0xA7DA, 0xA7DB},   {0xA7DC, 0x19B},
+    {0x10D50, 0x10D70}, {0x10D51, 0x10D71}, {0x10D52, 0x10D72}, {0x10D53, 0x10D73},
+    {0x10D54, 0x10D74}, {0x10D55, 0x10D75}, {0x10D56, 0x10D76}, {0x10D57, 0x10D77},
+    {0x10D58, 0x10D78}, {0x10D59, 0x10D79}, {0x10D5A, 0x10D7A}, {0x10D5B, 0x10D7B},
+    {0x10D5C, 0x10D7C}, {0x10D5D, 0x10D7D}, {0x10D5E, 0x10D7E}, {0x10D5F, 0x10D7F},
+    {0x10D60, 0x10D80}, {0x10D61, 0x10D81}, {0x10D62, 0x10D82}, {0x10D63, 0x10D83},
+    {0x10D64, 0x10D84}, {0x10D65, 0x10D85}, {0x16EA0, 0x16EBB}, {0x16EA1, 0x16EBC},
+    {0x16EA2, 0x16EBD}, {0x16EA3, 0x16EBE}, {0x16EA4, 0x16EBF}, {0x16EA5, 0x16EC0},
+    {0x16EA6, 0x16EC1}, {0x16EA7, 0x16EC2}, {0x16EA8, 0x16EC3}, {0x16EA9, 0x16EC4},
+    {0x16EAA, 0x16EC5}, {0x16EAB, 0x16EC6}, {0x16EAC, 0x16EC7}, {0x16EAD, 0x16EC8},
+    {0x16EAE, 0x16EC9}, {0x16EAF, 0x16ECA}, {0x16EB0, 0x16ECB}, {0x16EB1, 0x16ECC},
+    {0x16EB2, 0x16ECD}, {0x16EB3, 0x16ECE}, {0x16EB4, 0x16ECF}, {0x16EB5, 0x16ED0},
+    {0x16EB6, 0x16ED1}, {0x16EB7, 0x16ED2}, {0x16EB8, 0x16ED3},
+};
+
+int32_t reference_lower(int32_t c) {
+  const auto* end = std::end(kReferenceLower);
+  const auto* it = std::lower_bound(std::begin(kReferenceLower), end, c,
+                                    [](const LowerCase& l, int32_t v) { return l.from < v; });
+  return it != end && it->from == c ? it->to : c;
+}
+
+CharClass char_class(int32_t c) {
   if (c < 0x80) {
-    return is_ascii_punct(c);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      return CharClass::kSpace;
+    }
+    if (c < 0x20 || c == 0x7F) {
+      return CharClass::kDrop;
+    }
+    return is_ascii_punct(c) ? CharClass::kPunct : CharClass::kLetter;
+  }
+  const auto* end = std::end(kReferenceOverrides);
+  const auto* it = std::upper_bound(std::begin(kReferenceOverrides), end, c,
+                                    [](int32_t v, const Override& o) { return v < o.first; });
+  if (it != std::begin(kReferenceOverrides) && c <= (it - 1)->last) {
+    return (it - 1)->cls;
   }
   switch (utf8proc_category(c)) {
+    // Unassigned code points (Cn) are kept, as the reference does.
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+      return CharClass::kDrop;
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+      return CharClass::kSpace;
     case UTF8PROC_CATEGORY_PC:
     case UTF8PROC_CATEGORY_PD:
     case UTF8PROC_CATEGORY_PS:
@@ -48,30 +192,11 @@ bool is_punct(int32_t c) {
     case UTF8PROC_CATEGORY_PI:
     case UTF8PROC_CATEGORY_PF:
     case UTF8PROC_CATEGORY_PO:
-      return true;
+      return CharClass::kPunct;
+    case UTF8PROC_CATEGORY_MN:
+      return CharClass::kMark;
     default:
-      return false;
-  }
-}
-
-enum class CharClass { kDrop, kSpace, kOther };
-
-// Cleanup of a non-ASCII code point: every "other" category (control, format, surrogate, private
-// use, unassigned) is dropped, as HF's `_is_control` does; separators are whitespace.
-CharClass char_class(int32_t c) {
-  switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_CC:
-    case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO:
-    case UTF8PROC_CATEGORY_CN:
-      return CharClass::kDrop;
-    case UTF8PROC_CATEGORY_ZS:
-    case UTF8PROC_CATEGORY_ZL:
-    case UTF8PROC_CATEGORY_ZP:
-      return CharClass::kSpace;
-    default:
-      return CharClass::kOther;
+      return CharClass::kLetter;
   }
 }
 
@@ -236,9 +361,9 @@ core::Result<WordPieceTokenizer> WordPieceTokenizer::from_vocab(std::vector<std:
                                                                 const TokenizerOptions& options,
                                                                 const std::string& source) {
   if (options.max_length < 3) {
-    return core::Error::invalid("max_length must be at least 3 (got " +
-                                    std::to_string(options.max_length) + ")",
-                                "max_length");
+    return core::Error::invalid(
+        "max_length must be at least 3 (got " + std::to_string(options.max_length) + ")",
+        "max_length");
   }
   if (options.max_input_chars_per_word < 1) {
     return core::Error::invalid("max_input_chars_per_word must be at least 1",
@@ -275,23 +400,25 @@ core::Result<WordPieceTokenizer> WordPieceTokenizer::from_vocab(std::vector<std:
   };
   int32_t* ids[] = {&t.cls_id_, &t.sep_id_, &t.pad_id_, &t.unk_id_, &t.mask_id_};
   for (size_t i = 0; i < std::size(specials); ++i) {
-    const auto& [name, text] = specials[i];
-    auto it = t.vocab_.find(*text);
-    if (text->empty() || it == t.vocab_.end()) {
-      return core::Error::invalid(
-          source + " has no special token '" + *text + "' (" + name + ")", name);
+    const char* name = specials[i].first;
+    const std::string& text = *specials[i].second;
+    auto it = t.vocab_.find(text);
+    if (text.empty() || it == t.vocab_.end()) {
+      return core::Error::invalid(source + " has no special token '" + text + "' (" + name + ")",
+                                  name);
     }
     *ids[i] = it->second;
     if (options.special_tokens_in_text &&
         std::none_of(t.specials_.begin(), t.specials_.end(),
-                     [&](const Special& s) { return s.text == *text; })) {
-      t.specials_.push_back({*text, it->second});
-      t.special_first_byte_[static_cast<unsigned char>((*text)[0])] = true;
+                     [&](const Special& s) { return s.text == text; })) {
+      t.specials_.push_back({text, it->second});
+      t.special_first_byte_[static_cast<unsigned char>(text[0])] = true;
     }
   }
   // Leftmost-longest, as the reference's matcher.
-  std::stable_sort(t.specials_.begin(), t.specials_.end(),
-                   [](const Special& a, const Special& b) { return a.text.size() > b.text.size(); });
+  std::stable_sort(t.specials_.begin(), t.specials_.end(), [](const Special& a, const Special& b) {
+    return a.text.size() > b.text.size();
+  });
   return t;
 }
 
@@ -339,6 +466,14 @@ core::Result<TokenizerOptions> WordPieceTokenizer::read_model_options(const std:
 core::Result<WordPieceTokenizer> WordPieceTokenizer::load_from_model_dir(const std::string& dir) {
   LM_ASSIGN_OR_RETURN(TokenizerOptions options, read_model_options(dir));
   return load(dir + "/vocab.txt", options);
+}
+
+const std::string& WordPieceTokenizer::id_to_token(int32_t id) const {
+  static const std::string kNone;
+  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) {
+    return kNone;
+  }
+  return id_to_token_[static_cast<size_t>(id)];
 }
 
 std::optional<int32_t> WordPieceTokenizer::token_to_id(std::string_view token) const {
@@ -459,8 +594,7 @@ size_t WordPieceTokenizer::run(std::string_view text, size_t limit, std::vector<
       continue;
     }
     utf8proc_int32_t c = 0;
-    const utf8proc_ssize_t len =
-        utf8proc_iterate(p + i, static_cast<utf8proc_ssize_t>(n - i), &c);
+    const utf8proc_ssize_t len = utf8proc_iterate(p + i, static_cast<utf8proc_ssize_t>(n - i), &c);
     if (len <= 0) {
       ++i;  // an invalid byte reads as U+FFFD, which cleanup drops
       continue;
@@ -485,7 +619,7 @@ size_t WordPieceTokenizer::run(std::string_view text, size_t limit, std::vector<
     utf8proc_int32_t decomposed[16];
     utf8proc_ssize_t nd = 1;
     decomposed[0] = c;
-    if (strip_accents_) {
+    if (strip_accents_ && cls != CharClass::kAsIs) {
       int boundclass = 0;
       nd = utf8proc_decompose_char(c, decomposed, 16, UTF8PROC_DECOMPOSE, &boundclass);
       if (nd < 1 || nd > 16) {
@@ -495,7 +629,8 @@ size_t WordPieceTokenizer::run(std::string_view text, size_t limit, std::vector<
     }
     for (utf8proc_ssize_t k = 0; k < nd; ++k) {
       int32_t d = decomposed[k];
-      if (strip_accents_ && utf8proc_category(d) == UTF8PROC_CATEGORY_MN) {
+      const CharClass dcls = d == c ? cls : char_class(d);
+      if (strip_accents_ && dcls == CharClass::kMark) {
         continue;
       }
       if (lowercase) {
@@ -503,10 +638,10 @@ size_t WordPieceTokenizer::run(std::string_view text, size_t limit, std::vector<
           push_char('i');
           d = 0x307;
         } else {
-          d = utf8proc_tolower(d);
+          d = dcls == CharClass::kAsIs ? reference_lower(d) : utf8proc_tolower(d);
         }
       }
-      if (is_punct(d)) {
+      if (dcls == CharClass::kPunct) {
         lone(d);
       } else {
         push_char(d);

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,22 +31,23 @@ struct TokenizerOptions {
   bool tokenize_chinese_chars = true;  // CJK ideographs become tokens of their own
   int32_t max_length = 512;            // ids per encoding, special tokens included (>= 3)
   int32_t max_input_chars_per_word = 100;  // longer words become [UNK]
-  bool special_tokens_in_text = true;  // "[SEP]" written in the text is the [SEP] token (as HF)
-  std::string cls_token = "[CLS]";     // starts every encoding
-  std::string sep_token = "[SEP]";     // ends each segment
-  std::string pad_token = "[PAD]";     // fills batches
-  std::string unk_token = "[UNK]";     // a word that has no word pieces
-  std::string mask_token = "[MASK]";   // only recognised in text, never produced
+  bool special_tokens_in_text = true;      // "[SEP]" written in the text is the [SEP] token (as HF)
+  std::string cls_token = "[CLS]";         // starts every encoding
+  std::string sep_token = "[SEP]";         // ends each segment
+  std::string pad_token = "[PAD]";         // fills batches
+  std::string unk_token = "[UNK]";         // a word that has no word pieces
+  std::string mask_token = "[MASK]";       // only recognised in text, never produced
 };
 
-// Known divergences from BertTokenizerFast (tokenizers 0.x):
-// - Unicode tables are utf8proc's (Unicode 15); the reference's categories come from an older
-//   table, so characters assigned in recent Unicode versions may be classified differently
-//   (see docs in tokenizer.cpp near `char_class`).
-// - Canonical reordering of NFD is per character, not per string: only spacing marks with a
-//   non-zero combining class (a handful of musical symbols) could come out in another order.
-// The slow Python BertTokenizer differs from the fast one (and so from us) on a final capital
-// sigma (Python's str.lower() gives "ς") and on pair truncation ties (see `encode_pair`).
+// Parity: the ids equal BertTokenizerFast's (tokenizers 0.23, as sentence-transformers and
+// CrossEncoder call it) for every single code point in context and for all texts and pairs
+// tried (tests/ml/tokenizer_test.cpp). The reference's Unicode tables are older than utf8proc's
+// (Unicode 15), so tokenizer.cpp carries the code points where they differ. Known differences
+// between the reference and the slow Python BertTokenizer, where we follow the fast one: a final
+// capital sigma (Python's str.lower() gives "ς"), CJK U+2B820..U+2B91F (not split by the fast
+// one), equal-length pair truncation ties, and a pair with an empty second text, which
+// transformers' unbatched call encodes as a single text ([CLS] a [SEP]); batched calls and the
+// CrossEncoder give [CLS] a [SEP] [SEP], as encode_pair does.
 class WordPieceTokenizer {
  public:
   // Reads a vocab.txt (one token per line, the id is the line number). Fails naming the file when
@@ -88,7 +90,7 @@ class WordPieceTokenizer {
 
   int32_t vocab_size() const { return static_cast<int32_t>(id_to_token_.size()); }
   std::optional<int32_t> token_to_id(std::string_view token) const;
-  const std::string& id_to_token(int32_t id) const { return id_to_token_.at(id); }
+  const std::string& id_to_token(int32_t id) const;  // empty outside the vocabulary
   const TokenizerOptions& options() const { return options_; }
   int32_t cls_id() const { return cls_id_; }
   int32_t sep_id() const { return sep_id_; }

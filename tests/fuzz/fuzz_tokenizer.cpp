@@ -4,6 +4,7 @@
 // type ids where they belong, and that the early-stopping encoders give exactly the prefixes the
 // reference's truncation of the full tokenization gives. The vocabulary is a small embedded one,
 // or the file named by LIBROMIND_FUZZ_VOCAB (e.g. a real model's vocab.txt).
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -31,12 +32,12 @@ void check(bool ok, const char* what) {
 }
 
 std::vector<std::string> embedded_vocab() {
-  return {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a",    "an",   "book", "##s",
-          "##ed",  "##ing", "un",    "##want", "read",  "##er", "cafe", "café", "i",    "̇",
-          "中",    "国",    "日",    "本",     "ö",     "##ö",  "e",    "##e",  "é",    "##é",
-          ",",     ".",     "!",     "?",      "'",     "\"",   "-",    "(",    ")",    "$",
-          "[",     "]",     "#",     "##a",    "##b",   "##c",  "b",    "c",    "x",    "##x",
-          "1",     "##1",   "2",     "##2",    "ß",     "σ",    "ς",    "ا",    "##ل",  "😀"};
+  return {"[PAD]", "[UNK]", "[CLS]", "[SEP]",  "[MASK]", "the",  "a",    "an",   "book", "##s",
+          "##ed",  "##ing", "un",    "##want", "read",   "##er", "cafe", "café", "i",    "̇",
+          "中",    "国",    "日",    "本",     "ö",      "##ö",  "e",    "##e",  "é",    "##é",
+          ",",     ".",     "!",     "?",      "'",      "\"",   "-",    "(",    ")",    "$",
+          "[",     "]",     "#",     "##a",    "##b",    "##c",  "b",    "c",    "x",    "##x",
+          "1",     "##1",   "2",     "##2",    "ß",      "σ",    "ς",    "ا",    "##ل",  "😀"};
 }
 
 const std::vector<std::string>& vocab() {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -19,10 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kTinyVocab = {
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the",   "quick", "brown", "fox",  ",",
-    ".",     "!",     "un",    "##want", "##ed",  "want",  "cafe",  "naive", "中",    "国",
-    "hello", "world", "'",     "s",     "a",      "b",     "##a",   "Café",  "Cafe", "##s",
-    "i",     "̇",      "`",     "$",     "i̇",
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the",  "quick", "brown", "fox",
+    ",",     ".",     "!",     "un",    "##want", "##ed", "want",  "cafe",  "naive",
+    "中",    "国",    "hello", "world", "'",      "s",    "a",     "b",     "##a",
+    "Café",  "Cafe",  "##s",   "i",     "̇",       "`",    "$",     "i̇",     "##es",
 };
 
 int32_t id_of(const WordPieceTokenizer& t, const std::string& token) {
@@ -127,7 +128,7 @@ TEST(Tokenizer, CjkIdeographsAreTokensOfTheirOwn) {
 TEST(Tokenizer, WordsSplitIntoLongestContinuationPieces) {
   auto t = tiny();
   EXPECT_EQ(t.tokenize("unwanted"), (Tokens{"un", "##want", "##ed"}));
-  EXPECT_EQ(t.tokenize("wanted foxes"), (Tokens{"want", "##ed", "fox", "##s"}));
+  EXPECT_EQ(t.tokenize("wanted foxes"), (Tokens{"want", "##ed", "fox", "##es"}));
 }
 
 TEST(Tokenizer, WordWithoutPiecesOrTooLongBecomesOneUnk) {
@@ -231,11 +232,10 @@ TEST(Tokenizer, PadFillsToLongestWithPadIdAndZeroMask) {
   const int32_t sep = t.sep_id();
   const int32_t pad = t.pad_id();
   EXPECT_EQ(b.ids, (std::vector<int32_t>{cls, id_of(t, "the"), id_of(t, "quick"), id_of(t, "fox"),
-                                         sep, cls, id_of(t, "a"), sep, id_of(t, "b"), sep, cls,
-                                         sep, pad, pad, pad}));
+                                         sep, cls, id_of(t, "a"), sep, id_of(t, "b"), sep, cls, sep,
+                                         pad, pad, pad}));
   EXPECT_EQ(b.type_ids, (std::vector<int32_t>{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0}));
-  EXPECT_EQ(b.attention_mask,
-            (std::vector<int32_t>{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}));
+  EXPECT_EQ(b.attention_mask, (std::vector<int32_t>{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}));
   const Batch empty = t.pad({});
   EXPECT_EQ(empty.batch_size, 0);
   EXPECT_TRUE(empty.ids.empty());
@@ -246,19 +246,21 @@ TEST(Tokenizer, ControlCharactersAreDroppedAndWhitespaceSplits) {
   // Controls (Cc), format characters (Cf: zero-width space, BOM), NUL and U+FFFD vanish without
   // splitting the word.
   EXPECT_EQ(t.tokenize(std::string("qu\x07ick fo\0x", 11)), (Tokens{"quick", "fox"}));
-  EXPECT_EQ(t.tokenize("qu\xE2\x80\x8Bick \xEF\xBB\xBF" "fox br\xEF\xBF\xBDown"),
+  EXPECT_EQ(t.tokenize("qu\xE2\x80\x8Bick \xEF\xBB\xBF"
+                       "fox br\xEF\xBF\xBDown"),
             (Tokens{"quick", "fox", "brown"}));
   // Tab, newline, carriage return, no-break space, ideographic space, line separator split.
-  EXPECT_EQ(t.tokenize("the\tquick\nbrown\rfox\xC2\xA0the\xE3\x80\x80" "fox\xE2\x80\xA8the"),
+  EXPECT_EQ(t.tokenize("the\tquick\nbrown\rfox\xC2\xA0the\xE3\x80\x80"
+                       "fox\xE2\x80\xA8the"),
             (Tokens{"the", "quick", "brown", "fox", "the", "fox", "the"}));
 }
 
 TEST(Tokenizer, InvalidUtf8IsReplacedAndDroppedNeverACrash) {
   auto t = tiny();
   EXPECT_EQ(t.tokenize("qu\xFFick"), (Tokens{"quick"}));
-  EXPECT_EQ(t.tokenize("the \xE2\x82 fox"), (Tokens{"the", "fox"}));          // truncated sequence
-  EXPECT_EQ(t.tokenize("the \xED\xA0\x80 fox"), (Tokens{"the", "fox"}));      // encoded surrogate
-  EXPECT_EQ(t.tokenize("the \xC0\xAF fox"), (Tokens{"the", "fox"}));          // overlong "/"
+  EXPECT_EQ(t.tokenize("the \xE2\x82 fox"), (Tokens{"the", "fox"}));           // truncated sequence
+  EXPECT_EQ(t.tokenize("the \xED\xA0\x80 fox"), (Tokens{"the", "fox"}));       // encoded surrogate
+  EXPECT_EQ(t.tokenize("the \xC0\xAF fox"), (Tokens{"the", "fox"}));           // overlong "/"
   EXPECT_EQ(t.tokenize("\x80\x80\xF4\x90\x80\x80 fox\xC3"), (Tokens{"fox"}));  // > U+10FFFF, cut
   const Encoding e = t.encode("\xFE\xFF\xC3");
   EXPECT_EQ(pieces(t, e), (Tokens{"[CLS]", "[SEP]"}));
@@ -399,6 +401,26 @@ TEST(Tokenizer, ModelDirErrorsNameTheFileAndField) {
   r = WordPieceTokenizer::load_from_model_dir(dir.path());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("vocab.txt"), std::string::npos) << r.error().message;
+}
+
+TEST(Tokenizer, UnicodeTablesAreTheOnesTheReferenceOverridesWereDerivedFor) {
+  // kReferenceOverrides in src/ml/tokenizer.cpp lists where utf8proc's Unicode 15.0 tables
+  // and the reference's disagree. Another utf8proc version needs that list derived again.
+  EXPECT_STREQ(utf8proc_unicode_version(), "15.0.0");
+}
+
+TEST(Tokenizer, FollowsTheReferenceWhereItsUnicodeTablesAreOlder) {
+  auto t = tiny();
+  // U+0378 is unassigned: kept (an unknown word), not dropped as a control character.
+  EXPECT_EQ(t.tokenize("a\u0378a"), (Tokens{"[UNK]"}));
+  // U+2E55 (Unicode 14 punctuation) is a letter to the reference: no split.
+  EXPECT_EQ(t.tokenize("a\u2E55a"), (Tokens{"[UNK]"}));
+  // U+1734 became a spacing mark in Unicode 14; the reference still strips it as nonspacing.
+  EXPECT_EQ(t.tokenize("a\u1734a"), (Tokens{"a", "##a"}));
+  // U+1FEF decomposes to "`", which is punctuation.
+  EXPECT_EQ(t.tokenize("a\u1FEFb"), (Tokens{"a", "`", "b"}));
+  // U+2B820 is CJK, but outside the fast tokenizer's ranges.
+  EXPECT_EQ(t.tokenize("a\U0002B820a"), (Tokens{"[UNK]"}));
 }
 
 // ---- Parity with the reference on the real models ----------------------------------------
