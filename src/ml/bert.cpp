@@ -1,13 +1,24 @@
+// GCC will not if-convert (and so not vectorise) the clamps and masks in the elementwise
+// kernels of this file while floating-point exceptions are treated as observable; this code
+// never reads FP exception flags (Clang's default already ignores them). The pragma comes before
+// any include so that every function here, the standard library's inline ones too, has the same
+// options and stays inlinable.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include "ml/bert.hpp"
 
 #include <cblas.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 // Declared by OpenBLAS's own cblas.h but not by the generic one the alternatives system may
 // install as <cblas.h>; the symbol is OpenBLAS's either way.
@@ -19,22 +30,57 @@ namespace {
 
 constexpr float kSqrtHalf = 0.70710678118654752440f;
 
-// y[rows, out] = x[rows, in] * w^T + b (HF Linear: w is [out, in]). With `accumulate`, the
-// product and bias are added to what y holds (the residual connection), saving a pass.
-void linear(const float* x, int64_t rows, int32_t in, const float* w, const float* b, int32_t out,
-            float* y, bool accumulate) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* yr = y + r * out;
-    if (accumulate) {
-      for (int32_t j = 0; j < out; ++j) {
-        yr[j] += b[j];
-      }
-    } else {
-      std::memcpy(yr, b, sizeof(float) * static_cast<size_t>(out));
-    }
-  }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), out, in, 1.0f, x,
-              in, w, in, 1.0f, y, out);
+// The elementwise kernels get AVX2 and AVX-512 clones picked at load time (ifunc), so that a
+// portable build still uses the machine's vector width.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define LM_ML_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LM_ML_SIMD_CLONES
+#endif
+
+// Elementwise loops run in blocks of this many floats: a constant trip count lets the compiler
+// vectorise them at -O2 (GCC's "very cheap" cost model) without -ffast-math.
+constexpr int32_t kBlock = 16;
+
+// e^x within a few ulp for x in [-87, 88] (Cephes expf: 2^n * polynomial on the remainder),
+// branch-free so that loops over it vectorise; libm's expf is a call per element.
+inline float exp_approx(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  // n = round(x / ln 2) by the 1.5 * 2^23 trick (exact in round-to-nearest mode).
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const float r2 = r * r;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r2 + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  return p * std::bit_cast<float>(bits);
+}
+
+// erf(x) as a rational function, |error| < 2e-7 (Eigen's generic_fast_erf_float; the same
+// form as XLA's), so that GELU vectorises; erf is +-1 in float beyond |x| = 4.
+inline float erf_approx(float x) {
+  x = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);
+  const float x2 = x * x;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 + -2.10102402082508e-06f;
+  p = p * x2 + -5.69250639462346e-05f;
+  p = p * x2 + -7.34990630326855e-04f;
+  p = p * x2 + -2.95459980854025e-03f;
+  p = p * x2 + -1.60960333262415e-02f;
+  p = p * x;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 + -2.13374055278905e-04f;
+  q = q * x2 + -1.68282697438203e-03f;
+  q = q * x2 + -7.37332916720468e-03f;
+  q = q * x2 + -1.42647390514189e-02f;
+  return p / q;
 }
 
 core::Result<std::string> read_file(const std::string& path) {
@@ -45,6 +91,72 @@ core::Result<std::string> read_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Up to this many rows, linear() computes dot products straight from the weights: OpenBLAS
+// would first repack the whole weight matrix, which for a short query costs more than the
+// arithmetic (three quarters of a single-query embedding).
+constexpr int64_t kSmallRows = 16;
+
+// sum(a[i] * b[i]) with per-lane partial sums (vectorisable without reassociation).
+inline float dot(const float* a, const float* b, int32_t n) {
+  float lane[kBlock] = {};
+  int32_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    const float* ab = a + i;
+    const float* bb = b + i;
+    for (int32_t j = 0; j < kBlock; ++j) {
+      lane[j] += ab[j] * bb[j];
+    }
+  }
+  // Pairwise reduction of the lanes: four dependent steps instead of sixteen (with one dot per
+  // weight row and token, a serial reduction would cost more than the multiplications).
+  for (int32_t j = 0; j < 8; ++j) {
+    lane[j] += lane[j + 8];
+  }
+  for (int32_t j = 0; j < 4; ++j) {
+    lane[j] += lane[j + 4];
+  }
+  float sum = (lane[0] + lane[2]) + (lane[1] + lane[3]);
+  for (; i < n; ++i) {
+    sum += a[i] * b[i];
+  }
+  return sum;
+}
+
+LM_ML_SIMD_CLONES void linear_few_rows(const float* x, int64_t ldx, int64_t rows, int32_t in,
+                                       const float* w, const float* b, int32_t out, float* y,
+                                       int64_t ldy, bool accumulate) {
+  for (int32_t o = 0; o < out; ++o) {
+    const float* wo = w + static_cast<int64_t>(o) * in;  // stays in L1 across the rows
+    for (int64_t r = 0; r < rows; ++r) {
+      float* yo = y + r * ldy + o;
+      *yo = (accumulate ? *yo + b[o] : b[o]) + dot(x + r * ldx, wo, in);
+    }
+  }
+}
+
+// y[rows, out] = x[rows, in] * w^T + b (HF Linear: w is [out, in]); ldx/ldy are the row
+// strides. With `accumulate`, the product and bias are added to what y holds (the residual
+// connection), saving a pass.
+void linear(const float* x, int64_t ldx, int64_t rows, int32_t in, const float* w, const float* b,
+            int32_t out, float* y, int64_t ldy, bool accumulate) {
+  if (rows <= kSmallRows) {
+    linear_few_rows(x, ldx, rows, in, w, b, out, y, ldy, accumulate);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* yr = y + r * ldy;
+    if (accumulate) {
+      for (int32_t j = 0; j < out; ++j) {
+        yr[j] += b[j];
+      }
+    } else {
+      std::memcpy(yr, b, sizeof(float) * static_cast<size_t>(out));
+    }
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), out, in, 1.0f, x,
+              static_cast<int>(ldx), w, in, 1.0f, y, static_cast<int>(ldy));
 }
 
 }  // namespace
@@ -133,7 +245,8 @@ core::Result<BertModel> BertModel::load(const std::string& safetensors_path,
   const int64_t h = config.hidden_size;
   const int64_t inter = config.intermediate_size;
 
-  auto get = [&](const std::string& name, std::vector<int64_t> shape) -> core::Result<const float*> {
+  auto get = [&](const std::string& name,
+                 std::vector<int64_t> shape) -> core::Result<const float*> {
     LM_ASSIGN_OR_RETURN(TensorView v, st.get(prefix + name, shape));
     return v.data;
   };
@@ -145,7 +258,8 @@ core::Result<BertModel> BertModel::load(const std::string& safetensors_path,
                {h});
   };
 
-  LM_ASSIGN_OR_RETURN(m.word_emb_, get("embeddings.word_embeddings.weight", {config.vocab_size, h}));
+  LM_ASSIGN_OR_RETURN(m.word_emb_,
+                      get("embeddings.word_embeddings.weight", {config.vocab_size, h}));
   LM_ASSIGN_OR_RETURN(m.pos_emb_, get("embeddings.position_embeddings.weight",
                                       {config.max_position_embeddings, h}));
   LM_ASSIGN_OR_RETURN(m.type_emb_,
@@ -194,8 +308,9 @@ core::Result<void> BertModel::forward(const Batch& batch, BertWorkspace* ws) con
   if (nb <= 0 || seq <= 0 || batch.ids.size() != static_cast<size_t>(tokens) ||
       batch.type_ids.size() != static_cast<size_t>(tokens) ||
       batch.attention_mask.size() != static_cast<size_t>(tokens)) {
-    return core::Error::invalid("encoder batch: ids, type_ids and attention_mask must each hold "
-                                "batch_size * seq_len > 0 values");
+    return core::Error::invalid(
+        "encoder batch: ids, type_ids and attention_mask must each hold "
+        "batch_size * seq_len > 0 values");
   }
   if (seq > config_.max_position_embeddings) {
     return core::Error::invalid("encoder batch: sequence length " + std::to_string(seq) +
@@ -215,98 +330,152 @@ core::Result<void> BertModel::forward(const Batch& batch, BertWorkspace* ws) con
     }
   }
 
-  openblas_set_num_threads(threads_);
+  const int32_t h = config_.hidden_size;
+  const int64_t wide = std::max<int64_t>(4 * static_cast<int64_t>(h), config_.intermediate_size);
+  // Sequences are split into groups of about equal token counts, one per thread, each group run
+  // through all layers on its own rows; OpenBLAS then runs single-threaded in each. With fewer
+  // sequences than threads (a single query), OpenBLAS's own threads split the matrix products.
+  const int32_t groups = std::min(threads_, nb);
+  ws->hidden.resize(static_cast<size_t>(tokens * h));
+  ws->scratch.resize(static_cast<size_t>(tokens * h));
+  ws->qkvc.resize(static_cast<size_t>(tokens * wide));
+  const size_t per_thread = static_cast<size_t>(seq) * seq + seq;  // scores + key mask
+  ws->scores.resize(static_cast<size_t>(groups) * per_thread);
+  ws->batch_size = nb;
+  ws->seq_len = seq;
 
+  if (groups <= 1) {
+    openblas_set_num_threads(threads_);
+    run_sequences(batch, 0, nb, ws->scores.data(), ws);
+    return core::ok();
+  }
+  openblas_set_num_threads(1);
+  std::vector<int32_t> bounds(static_cast<size_t>(groups) + 1, nb);
+  bounds[0] = 0;
+  {
+    int64_t real = 0;
+    for (int32_t m : batch.attention_mask) {
+      real += m != 0 ? 1 : 0;
+    }
+    int64_t seen = 0;
+    int32_t g = 1;
+    for (int32_t b = 0; b < nb && g < groups; ++b) {
+      for (int32_t s = 0; s < seq; ++s) {
+        seen += batch.attention_mask[static_cast<size_t>(b) * seq + s] != 0 ? 1 : 0;
+      }
+      if (seen * groups >= real * g) {
+        bounds[g++] = b + 1;
+      }
+    }
+  }
+  std::vector<std::thread> workers;
+  for (int32_t g = 1; g < groups; ++g) {
+    if (bounds[g] < bounds[g + 1]) {
+      workers.emplace_back([&, g] {
+        run_sequences(batch, bounds[g], bounds[g + 1],
+                      ws->scores.data() + static_cast<size_t>(g) * per_thread, ws);
+      });
+    }
+  }
+  run_sequences(batch, bounds[0], bounds[1], ws->scores.data(), ws);
+  for (std::thread& t : workers) {
+    t.join();
+  }
+  return core::ok();
+}
+
+void BertModel::run_sequences(const Batch& batch, int32_t b_begin, int32_t b_end, float* scores,
+                              BertWorkspace* ws) const {
+  const int32_t seq = batch.seq_len;
   const int32_t h = config_.hidden_size;
   const int32_t inter = config_.intermediate_size;
   const int32_t heads = config_.num_attention_heads;
   const int32_t dh = h / heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   const int64_t wide = std::max<int64_t>(4 * static_cast<int64_t>(h), inter);
-  ws->hidden.resize(static_cast<size_t>(tokens * h));
-  ws->scratch.resize(static_cast<size_t>(tokens * h));
-  ws->qkvc.resize(static_cast<size_t>(tokens * wide));
-  ws->scores.resize(static_cast<size_t>(seq) * seq);
-  ws->batch_size = nb;
-  ws->seq_len = seq;
-  float* x = ws->hidden.data();
-  float* tmp = ws->scratch.data();
-  float* q = ws->qkvc.data();
-  float* k = q + tokens * h;
-  float* v = k + tokens * h;
-  float* ctx = v + tokens * h;
-  float* ff = ws->qkvc.data();  // the intermediate reuses q..ctx, dead by then
-  float* scores = ws->scores.data();
+  const int64_t row_begin = static_cast<int64_t>(b_begin) * seq;
+  const int64_t rows = static_cast<int64_t>(b_end - b_begin) * seq;
+  if (rows <= 0) {
+    return;
+  }
+  float* x = ws->hidden.data() + row_begin * h;
+  float* tmp = ws->scratch.data() + row_begin * h;
+  // Per row of qkvc: q | k | v | context, each `h` wide; the feed-forward intermediate reuses
+  // the same row (they are dead by then), so groups of rows never touch each other's memory.
+  float* q = ws->qkvc.data() + row_begin * wide;
+  float* k = q + h;
+  float* v = q + 2 * h;
+  float* ctx = q + 3 * h;
+  float* ff = q;
+  const int32_t* ids = batch.ids.data() + row_begin;
+  const int32_t* types = batch.type_ids.data() + row_begin;
+  const int32_t* masks = batch.attention_mask.data() + row_begin;
 
   // Embeddings: word + token type + position (HF's order of additions), then LayerNorm.
-  for (int32_t b = 0; b < nb; ++b) {
-    for (int32_t s = 0; s < seq; ++s) {
-      const int64_t t = static_cast<int64_t>(b) * seq + s;
-      const float* we = word_emb_ + static_cast<int64_t>(batch.ids[t]) * h;
-      const float* te = type_emb_ + static_cast<int64_t>(batch.type_ids[t]) * h;
-      const float* pe = pos_emb_ + static_cast<int64_t>(s) * h;
-      float* xr = x + t * h;
-      for (int32_t j = 0; j < h; ++j) {
-        xr[j] = (we[j] + te[j]) + pe[j];
-      }
+  for (int64_t t = 0; t < rows; ++t) {
+    const float* we = word_emb_ + static_cast<int64_t>(ids[t]) * h;
+    const float* te = type_emb_ + static_cast<int64_t>(types[t]) * h;
+    const float* pe = pos_emb_ + static_cast<int64_t>(t % seq) * h;
+    float* xr = x + t * h;
+    for (int32_t j = 0; j < h; ++j) {
+      xr[j] = (we[j] + te[j]) + pe[j];
     }
   }
-  layer_norm(x, tokens, h, emb_ln_g_, emb_ln_b_, config_.layer_norm_eps);
-
-  // Per sequence, attention only needs rows up to the last real token: later rows are padding
-  // whose outputs nobody reads (keys there are masked out). Their context is set to zero.
-  std::vector<int32_t> used(static_cast<size_t>(nb), 0);
-  for (int32_t b = 0; b < nb; ++b) {
-    const int32_t* mask = batch.attention_mask.data() + static_cast<int64_t>(b) * seq;
-    int32_t last = 0;
-    for (int32_t s = 0; s < seq; ++s) {
-      if (mask[s] != 0) {
-        last = s + 1;
-      }
-    }
-    used[b] = last == 0 ? seq : last;  // all padding: keep HF's uniform attention over all
-  }
+  layer_norm(x, rows, h, emb_ln_g_, emb_ln_b_, config_.layer_norm_eps);
 
   for (const Layer& l : layers_) {
-    linear(x, tokens, h, l.q_w, l.q_b, h, q, false);
-    linear(x, tokens, h, l.k_w, l.k_b, h, k, false);
-    linear(x, tokens, h, l.v_w, l.v_b, h, v, false);
+    linear(x, h, rows, h, l.q_w, l.q_b, h, q, wide, false);
+    linear(x, h, rows, h, l.k_w, l.k_b, h, k, wide, false);
+    linear(x, h, rows, h, l.v_w, l.v_b, h, v, wide, false);
 
-    for (int32_t b = 0; b < nb; ++b) {
-      const int32_t n = used[b];
+    for (int32_t b = 0; b < b_end - b_begin; ++b) {
       const int64_t row0 = static_cast<int64_t>(b) * seq;
-      const int32_t* mask = batch.attention_mask.data() + row0;
-      for (int32_t hd = 0; hd < heads; ++hd) {
-        const int64_t off = row0 * h + static_cast<int64_t>(hd) * dh;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, dh, scale, q + off, h, k + off,
-                    h, 0.0f, scores, n);
-        masked_softmax(scores, n, n, mask);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, n, 1.0f, scores, n, v + off,
-                    h, 0.0f, ctx + off, h);
+      const int32_t* mask = masks + row0;
+      // Attention only needs rows up to the last real token: later rows are padding whose
+      // outputs nobody reads (keys there are masked out); their context is set to zero.
+      int32_t n = 0;
+      for (int32_t s = 0; s < seq; ++s) {
+        if (mask[s] != 0) {
+          n = s + 1;
+        }
       }
-      if (n < seq) {
-        std::memset(ctx + (row0 + n) * h, 0, sizeof(float) * static_cast<size_t>(seq - n) * h);
+      if (n == 0) {
+        n = seq;  // all padding: HF's uniform attention over every position
+      }
+      float* keep = scores + static_cast<int64_t>(seq) * seq;
+      for (int32_t s = 0; s < n; ++s) {
+        keep[s] = mask[s] != 0 ? 1.0f : 0.0f;
+      }
+      for (int32_t hd = 0; hd < heads; ++hd) {
+        const int64_t off = row0 * wide + static_cast<int64_t>(hd) * dh;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, dh, scale, q + off,
+                    static_cast<int>(wide), k + off, static_cast<int>(wide), 0.0f, scores, n);
+        masked_softmax(scores, n, n, keep);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, n, 1.0f, scores, n, v + off,
+                    static_cast<int>(wide), 0.0f, ctx + off, static_cast<int>(wide));
+      }
+      for (int32_t s = n; s < seq; ++s) {
+        std::memset(ctx + (row0 + s) * wide, 0, sizeof(float) * static_cast<size_t>(h));
       }
     }
 
     // tmp = x + ctx * Wo^T + bo; x = LayerNorm(tmp)
-    std::memcpy(tmp, x, sizeof(float) * static_cast<size_t>(tokens * h));
-    linear(ctx, tokens, h, l.ao_w, l.ao_b, h, tmp, true);
-    layer_norm(tmp, tokens, h, l.ln1_g, l.ln1_b, config_.layer_norm_eps);
+    std::memcpy(tmp, x, sizeof(float) * static_cast<size_t>(rows * h));
+    linear(ctx, wide, rows, h, l.ao_w, l.ao_b, h, tmp, h, true);
+    layer_norm(tmp, rows, h, l.ln1_g, l.ln1_b, config_.layer_norm_eps);
     std::swap(x, tmp);
 
     // ff = gelu(x * W1^T + b1); tmp = x + ff * W2^T + b2; x = LayerNorm(tmp)
-    linear(x, tokens, h, l.ff1_w, l.ff1_b, inter, ff, false);
-    gelu(ff, tokens * inter);
-    std::memcpy(tmp, x, sizeof(float) * static_cast<size_t>(tokens * h));
-    linear(ff, tokens, inter, l.ff2_w, l.ff2_b, h, tmp, true);
-    layer_norm(tmp, tokens, h, l.ln2_g, l.ln2_b, config_.layer_norm_eps);
+    linear(x, h, rows, h, l.ff1_w, l.ff1_b, inter, ff, wide, false);
+    for (int64_t r = 0; r < rows; ++r) {
+      gelu(ff + r * wide, inter);
+    }
+    std::memcpy(tmp, x, sizeof(float) * static_cast<size_t>(rows * h));
+    linear(ff, wide, rows, inter, l.ff2_w, l.ff2_b, h, tmp, h, true);
+    layer_norm(tmp, rows, h, l.ln2_g, l.ln2_b, config_.layer_norm_eps);
     std::swap(x, tmp);
   }
-  if (x != ws->hidden.data()) {
-    std::memcpy(ws->hidden.data(), x, sizeof(float) * static_cast<size_t>(tokens * h));
-  }
-  return core::ok();
+  // Two swaps per layer: the result is back in ws->hidden.
 }
 
 core::Result<void> BertModel::classify(BertWorkspace* ws, std::vector<float>* logits) const {
@@ -321,12 +490,13 @@ core::Result<void> BertModel::classify(BertWorkspace* ws, std::vector<float>* lo
   }
   ws->pooled.resize(static_cast<size_t>(nb) * h);
   cls_pool(ws->hidden.data(), nb, ws->seq_len, h, ws->scratch.data());
-  linear(ws->scratch.data(), nb, h, pooler_w_, pooler_b_, h, ws->pooled.data(), false);
+  linear(ws->scratch.data(), h, nb, h, pooler_w_, pooler_b_, h, ws->pooled.data(), h, false);
   for (float& p : ws->pooled) {
     p = std::tanh(p);
   }
   logits->resize(static_cast<size_t>(nb) * config_.num_labels);
-  linear(ws->pooled.data(), nb, h, cls_w_, cls_b_, config_.num_labels, logits->data(), false);
+  linear(ws->pooled.data(), h, nb, h, cls_w_, cls_b_, config_.num_labels, logits->data(),
+         config_.num_labels, false);
   return core::ok();
 }
 
@@ -353,35 +523,99 @@ void layer_norm(float* x, int64_t rows, int32_t cols, const float* gamma, const 
   }
 }
 
-void gelu(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kSqrtHalf));
+LM_ML_SIMD_CLONES void gelu(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    float* xb = x + i;
+    for (int32_t j = 0; j < kBlock; ++j) {
+      xb[j] = 0.5f * xb[j] * (1.0f + erf_approx(xb[j] * kSqrtHalf));
+    }
+  }
+  for (; i < n; ++i) {
+    x[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * kSqrtHalf));
   }
 }
 
-void masked_softmax(float* scores, int32_t rows, int32_t cols, const int32_t* key_mask) {
+namespace {
+
+// One block of exp_shifted. __restrict on parameters (where GCC honours it) tells the
+// vectoriser the two arrays are distinct: at -O2 it will not add a runtime overlap check.
+inline void exp_shifted_block(float* __restrict x, const float* __restrict keep, float shift) {
+  for (int32_t j = 0; j < kBlock; ++j) {
+    x[j] = exp_approx(x[j] - shift) * keep[j];
+  }
+}
+
+// x[i] = exp(x[i] - shift) * keep[i]
+LM_ML_SIMD_CLONES void exp_shifted(float* x, const float* keep, int64_t n, float shift) {
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    exp_shifted_block(x + i, keep + i, shift);
+  }
+  for (; i < n; ++i) {
+    x[i] = exp_approx(x[i] - shift) * keep[i];
+  }
+}
+
+}  // namespace
+
+LM_ML_SIMD_CLONES void masked_softmax(float* scores, int32_t rows, int32_t cols,
+                                      const float* key_keep) {
   for (int32_t r = 0; r < rows; ++r) {
     float* sr = scores + static_cast<int64_t>(r) * cols;
-    float mx = -INFINITY;
-    for (int32_t c = 0; c < cols; ++c) {
-      if (key_mask[c] != 0 && sr[c] > mx) {
-        mx = sr[c];
+    // Per-lane partial maxima and sums keep the loops vectorisable without reassociation.
+    float lane_max[kBlock];
+    std::fill(lane_max, lane_max + kBlock, -INFINITY);
+    int32_t c = 0;
+    for (; c + kBlock <= cols; c += kBlock) {
+      const float* sb = sr + c;
+      const float* kb = key_keep + c;
+      for (int32_t j = 0; j < kBlock; ++j) {
+        // A masked key counts as -3e38: below any real score, and no branch.
+        const float v = sb[j] * kb[j] + (kb[j] - 1.0f) * 3.0e38f;
+        lane_max[j] = v > lane_max[j] ? v : lane_max[j];
       }
     }
+    float mx = -INFINITY;
+    for (; c < cols; ++c) {
+      const float v = key_keep[c] != 0.0f ? sr[c] : -INFINITY;
+      mx = v > mx ? v : mx;
+    }
+    for (int32_t j = 0; j < kBlock; ++j) {
+      mx = lane_max[j] > mx ? lane_max[j] : mx;
+    }
     if (mx == -INFINITY) {
-      for (int32_t c = 0; c < cols; ++c) {
+      for (c = 0; c < cols; ++c) {
         sr[c] = 1.0f / static_cast<float>(cols);
       }
       continue;
     }
+    // exp, then the sum, in separate passes: each is a plain loop the vectoriser takes.
+    exp_shifted(sr, key_keep, cols, mx);
+    float lane_sum[kBlock] = {};
+    c = 0;
+    for (; c + kBlock <= cols; c += kBlock) {
+      const float* sb = sr + c;
+      for (int32_t j = 0; j < kBlock; ++j) {
+        lane_sum[j] += sb[j];
+      }
+    }
     float sum = 0.0f;
-    for (int32_t c = 0; c < cols; ++c) {
-      const float e = key_mask[c] != 0 ? std::exp(sr[c] - mx) : 0.0f;
-      sr[c] = e;
-      sum += e;
+    for (; c < cols; ++c) {
+      sum += sr[c];
+    }
+    for (int32_t j = 0; j < kBlock; ++j) {
+      sum += lane_sum[j];
     }
     const float inv = 1.0f / sum;
-    for (int32_t c = 0; c < cols; ++c) {
+    c = 0;
+    for (; c + kBlock <= cols; c += kBlock) {
+      float* sb = sr + c;
+      for (int32_t j = 0; j < kBlock; ++j) {
+        sb[j] *= inv;
+      }
+    }
+    for (; c < cols; ++c) {
       sr[c] *= inv;
     }
   }

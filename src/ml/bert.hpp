@@ -3,7 +3,8 @@
 //
 //   LM_ASSIGN_OR_RETURN(ml::BertConfig cfg, ml::BertConfig::load(dir + "/config.json"));
 //   LM_ASSIGN_OR_RETURN(ml::BertModel model,
-//                       ml::BertModel::load(dir + "/model.safetensors", cfg, ml::default_encoder_options()));
+//                       ml::BertModel::load(dir + "/model.safetensors", cfg,
+//                       ml::default_encoder_options()));
 //   ml::BertWorkspace ws;
 //   LM_TRY(model.forward(batch, &ws));  // ws.hidden: [batch, seq, hidden]
 #pragma once
@@ -38,8 +39,11 @@ struct BertConfig {
 
 // Options shared by the encoder and the wrappers built on it.
 struct EncoderOptions {
-  int32_t threads = 1;      // OpenBLAS threads for the matrix products (process-wide setting)
+  int32_t threads = 1;      // a batch's sequences are split across this many threads (OpenBLAS
+                            // single-threaded in each); one sequence uses OpenBLAS's threads
   int32_t batch_size = 32;  // texts per forward pass in SentenceEmbedder / CrossEncoder
+  int32_t max_batch_tokens = 2048;  // cap on texts * padded length per forward pass: bounds the
+                                    // activation memory (~9 KB per token for MiniLM)
 };
 
 EncoderOptions default_encoder_options();
@@ -48,9 +52,10 @@ EncoderOptions default_encoder_options();
 struct BertWorkspace {
   std::vector<float> hidden;   // [batch, seq, hidden]: the output of forward()
   std::vector<float> scratch;  // [batch*seq, hidden]: attention/FFN outputs before LayerNorm
-  std::vector<float> qkvc;     // [batch*seq, max(4*hidden, intermediate)]: q, k, v, context;
-                               // reused for the feed-forward intermediate
-  std::vector<float> scores;   // [seq, seq]: one head's attention matrix
+  std::vector<float> qkvc;     // [batch*seq, max(4*hidden, intermediate)]: q|k|v|context per
+                               // row, reused for the feed-forward intermediate
+  std::vector<float> scores;   // [threads, seq * seq + seq]: per thread, one head's attention
+                               // matrix and the float key mask
   std::vector<float> pooled;   // [batch, hidden]: pooler output (classification head)
   int32_t batch_size = 0;      // shape of the last forward()
   int32_t seq_len = 0;
@@ -69,7 +74,9 @@ class BertModel {
 
   // Runs the encoder on a padded batch; the last hidden state lands in ws->hidden. Rejects ids
   // outside the vocabulary, type ids outside type_vocab_size and sequences longer than the
-  // position table. Const and re-entrant given distinct workspaces.
+  // position table. Const and re-entrant given distinct workspaces (but the OpenBLAS thread
+  // count it sets is process-wide). Rows after a sequence's last real token are not HF's
+  // values (attention skips them); rows of padding inside a sequence are.
   core::Result<void> forward(const Batch& batch, BertWorkspace* ws) const;
 
   // Sequence-classification head on the [CLS] rows of the last forward():
@@ -78,25 +85,30 @@ class BertModel {
 
  private:
   struct Layer {
-    const float* q_w;     // [hidden, hidden] each, HF Linear layout [out, in]
+    const float* q_w;  // [hidden, hidden] each, HF Linear layout [out, in]
     const float* q_b;
     const float* k_w;
     const float* k_b;
     const float* v_w;
     const float* v_b;
-    const float* ao_w;    // attention output projection [hidden, hidden]
+    const float* ao_w;  // attention output projection [hidden, hidden]
     const float* ao_b;
-    const float* ln1_g;   // LayerNorm after attention
+    const float* ln1_g;  // LayerNorm after attention
     const float* ln1_b;
-    const float* ff1_w;   // [intermediate, hidden]
+    const float* ff1_w;  // [intermediate, hidden]
     const float* ff1_b;
-    const float* ff2_w;   // [hidden, intermediate]
+    const float* ff2_w;  // [hidden, intermediate]
     const float* ff2_b;
-    const float* ln2_g;   // LayerNorm after the feed-forward
+    const float* ln2_g;  // LayerNorm after the feed-forward
     const float* ln2_b;
   };
 
   explicit BertModel(SafeTensors weights) : weights_(std::move(weights)) {}
+
+  // Embeddings and every layer for sequences [b_begin, b_end) of a validated batch, on their
+  // own rows of the workspace; `scores` holds seq_len^2 + seq_len floats for this caller alone.
+  void run_sequences(const Batch& batch, int32_t b_begin, int32_t b_end, float* scores,
+                     BertWorkspace* ws) const;
 
   SafeTensors weights_;  // owns the mapping every pointer below refers to
   BertConfig config_;
@@ -120,13 +132,15 @@ class BertModel {
 void layer_norm(float* x, int64_t rows, int32_t cols, const float* gamma, const float* beta,
                 float eps);
 
-// Exact GELU, 0.5 * x * (1 + erf(x / sqrt(2))), in place.
+// Exact GELU, 0.5 * x * (1 + erf(x / sqrt(2))), in place (erf as a rational approximation
+// within 2e-7, as PyTorch's vectorised CPU kernel also approximates it).
 void gelu(float* x, int64_t n);
 
-// Row-wise softmax of a [rows, cols] score matrix in place; columns whose key_mask is 0 get
-// probability 0 (as adding a large negative number does). A row with no unmasked key becomes
-// uniform, which is what HF's finfo.min mask yields.
-void masked_softmax(float* scores, int32_t rows, int32_t cols, const int32_t* key_mask);
+// Row-wise softmax of a [rows, cols] score matrix in place; columns whose key_keep is 0 (1 for
+// a real token) get probability 0, as adding a large negative number does. A row with no kept
+// key becomes uniform, which is what HF's finfo.min mask yields. exp is a polynomial within a
+// few ulp of libm's.
+void masked_softmax(float* scores, int32_t rows, int32_t cols, const float* key_keep);
 
 // Mean of the token vectors whose mask is 1 (sentence-transformers' mean pooling):
 // hidden [batch, seq, dim] -> out [batch, dim].

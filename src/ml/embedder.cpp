@@ -1,12 +1,12 @@
 #include "ml/embedder.hpp"
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
-#include <sys/stat.h>
 
 namespace libromind::ml {
 
@@ -29,6 +29,25 @@ core::Result<nlohmann::json> read_json(const std::string& path) {
     return core::Error::invalid("'" + path + "' is not valid JSON");
   }
   return j;
+}
+
+// Where each forward pass's chunk of `order` ends: at most batch_size encodings, and at most
+// max_batch_tokens once padded (lengths grow along `order`; a chunk holds at least one).
+std::vector<size_t> chunk_ends(const std::vector<Encoding>& encodings,
+                               const std::vector<size_t>& order, const EncoderOptions& options) {
+  std::vector<size_t> ends;
+  size_t start = 0;
+  while (start < order.size()) {
+    size_t end = start + 1;
+    while (end < order.size() && end - start < static_cast<size_t>(options.batch_size) &&
+           (end - start + 1) * encodings[order[end]].ids.size() <=
+               static_cast<size_t>(options.max_batch_tokens)) {
+      ++end;
+    }
+    ends.push_back(end);
+    start = end;
+  }
+  return ends;
 }
 
 // Indices of `encodings` ordered by length (stable), so that neighbours pad to similar lengths.
@@ -116,6 +135,7 @@ core::Result<SentenceEmbedder> SentenceEmbedder::load(const std::string& model_d
   SentenceEmbedder e(std::move(tokenizer), std::move(model));
   e.options_ = options;
   e.options_.batch_size = std::max<int32_t>(1, options.batch_size);
+  e.options_.max_batch_tokens = std::max<int32_t>(1, options.max_batch_tokens);
   e.pooling_ = setup.pooling;
   e.normalize_ = setup.normalize;
   return e;
@@ -138,8 +158,8 @@ core::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed_encodings(
   const std::vector<size_t> order = order_by_length(encodings);
   std::vector<Encoding> chunk;
   std::vector<float> pooled;
-  for (size_t start = 0; start < order.size(); start += options_.batch_size) {
-    const size_t end = std::min(order.size(), start + options_.batch_size);
+  size_t start = 0;
+  for (size_t end : chunk_ends(encodings, order, options_)) {
     chunk.clear();
     for (size_t i = start; i < end; ++i) {
       chunk.push_back(encodings[order[i]]);
@@ -160,6 +180,7 @@ core::Result<std::vector<std::vector<float>>> SentenceEmbedder::embed_encodings(
       }
       out[order[start + b]].assign(v, v + dim);
     }
+    start = end;
   }
   return out;
 }
@@ -187,6 +208,7 @@ core::Result<CrossEncoder> CrossEncoder::load(const std::string& model_dir,
   CrossEncoder c(std::move(tokenizer), std::move(model));
   c.options_ = options;
   c.options_.batch_size = std::max<int32_t>(1, options.batch_size);
+  c.options_.max_batch_tokens = std::max<int32_t>(1, options.max_batch_tokens);
   return c;
 }
 
@@ -206,8 +228,8 @@ core::Result<CrossEncoderScores> CrossEncoder::score_encodings(const std::vector
   out.scores.resize(pairs.size());
   const std::vector<size_t> order = order_by_length(pairs);
   std::vector<Encoding> chunk;
-  for (size_t start = 0; start < order.size(); start += options_.batch_size) {
-    const size_t end = std::min(order.size(), start + options_.batch_size);
+  size_t start = 0;
+  for (size_t end : chunk_ends(pairs, order, options_)) {
     chunk.clear();
     for (size_t i = start; i < end; ++i) {
       chunk.push_back(pairs[order[i]]);
@@ -220,6 +242,7 @@ core::Result<CrossEncoderScores> CrossEncoder::score_encodings(const std::vector
       out.logits[order[start + b]] = logit;
       out.scores[order[start + b]] = 1.0f / (1.0f + std::exp(-logit));
     }
+    start = end;
   }
   return out;
 }

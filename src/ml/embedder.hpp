@@ -34,11 +34,12 @@ class SentenceEmbedder {
   // Normalize module turns on L2 normalisation) and the Pooling module's config.json
   // (1_Pooling/config.json: mean or cls). A model directory without modules.json gets mean
   // pooling without normalisation, as sentence-transformers does for a plain BERT.
-  static core::Result<SentenceEmbedder> load(const std::string& model_dir,
-                                             const EncoderOptions& options = default_encoder_options());
+  static core::Result<SentenceEmbedder> load(
+      const std::string& model_dir, const EncoderOptions& options = default_encoder_options());
 
-  // One vector of dim() floats per text, in input order. Texts are run in batches of
-  // options.batch_size, sorted by length so that a batch carries little padding.
+  // One vector of dim() floats per text, in input order. Texts are sorted by length (so that a
+  // batch carries little padding) and run in batches of up to options.batch_size texts and
+  // options.max_batch_tokens padded tokens.
   core::Result<std::vector<std::vector<float>>> embed(const std::vector<std::string>& texts);
 
   // The same for already tokenized texts (parity tests feed the reference's ids).

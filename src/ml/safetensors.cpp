@@ -70,9 +70,7 @@ float bf16_to_f32(uint16_t h) {
   return f;
 }
 
-uint16_t load_u16_le(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
+uint16_t load_u16_le(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 
 core::Error bad_file(const std::string& path, const std::string& what) {
   return core::Error::invalid("safetensors file '" + path + "': " + what);
@@ -165,8 +163,8 @@ core::Result<SafeTensors> SafeTensors::open(const std::string& path) {
     header_len = (header_len << 8) | st.map_[i];
   }
   if (header_len > kMaxHeaderBytes || header_len > file_size - 8) {
-    return bad_file(path, "header length " + std::to_string(header_len) +
-                              " exceeds the file (" + std::to_string(file_size) + " bytes)");
+    return bad_file(path, "header length " + std::to_string(header_len) + " exceeds the file (" +
+                              std::to_string(file_size) + " bytes)");
   }
   st.data_ = st.map_ + 8 + header_len;
   const uint64_t data_size = file_size - 8 - header_len;
@@ -184,9 +182,9 @@ core::Result<SafeTensors> SafeTensors::open(const std::string& path) {
       continue;
     }
     const nlohmann::json& t = it.value();
-    if (!t.is_object() || !t.contains("dtype") || !t["dtype"].is_string() ||
-        !t.contains("shape") || !t["shape"].is_array() || !t.contains("data_offsets") ||
-        !t["data_offsets"].is_array() || t["data_offsets"].size() != 2) {
+    if (!t.is_object() || !t.contains("dtype") || !t["dtype"].is_string() || !t.contains("shape") ||
+        !t["shape"].is_array() || !t.contains("data_offsets") || !t["data_offsets"].is_array() ||
+        t["data_offsets"].size() != 2) {
       return bad_tensor(path, name, "header entry needs dtype, shape and two data_offsets");
     }
     Entry e;
@@ -215,15 +213,14 @@ core::Result<SafeTensors> SafeTensors::open(const std::string& path) {
     e.end = off[1].get<uint64_t>();
     if (e.begin > e.end || e.end > data_size) {
       return bad_tensor(path, name,
-                        "data_offsets [" + std::to_string(e.begin) + ", " +
-                            std::to_string(e.end) + "] lie outside the data section (" +
-                            std::to_string(data_size) + " bytes)");
+                        "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                            "] lie outside the data section (" + std::to_string(data_size) +
+                            " bytes)");
     }
     if (e.end - e.begin != numel * elem) {
       return bad_tensor(path, name,
-                        "holds " + std::to_string(e.end - e.begin) + " bytes but " + e.dtype +
-                            " " + shape_to_string(e.shape) + " needs " +
-                            std::to_string(numel * elem));
+                        "holds " + std::to_string(e.end - e.begin) + " bytes but " + e.dtype + " " +
+                            shape_to_string(e.shape) + " needs " + std::to_string(numel * elem));
     }
     st.entries_.emplace(name, std::move(e));
   }
@@ -284,9 +281,9 @@ core::Result<TensorView> SafeTensors::get(const std::string& name,
     return bad_tensor(path_, name, "dtype " + e.dtype + " is not a float type (F32, F16, BF16)");
   }
   if (e.shape != expected_shape) {
-    return bad_tensor(path_, name,
-                      "shape " + shape_to_string(e.shape) + ", expected " +
-                          shape_to_string(expected_shape));
+    return bad_tensor(
+        path_, name,
+        "shape " + shape_to_string(e.shape) + ", expected " + shape_to_string(expected_shape));
   }
   TensorView v;
   v.shape = e.shape;

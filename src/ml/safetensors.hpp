@@ -54,7 +54,7 @@ class SafeTensors {
     std::vector<int64_t> shape;  // dimensions
     uint64_t begin = 0;          // byte offsets into the data section
     uint64_t end = 0;
-    std::vector<float> owned;    // converted (F16/BF16) or realigned copy; empty for F32 views
+    std::vector<float> owned;  // converted (F16/BF16) or realigned copy; empty for F32 views
   };
 
   SafeTensors() = default;

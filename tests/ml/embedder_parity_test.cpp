@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,7 +16,6 @@
 #include <numeric>
 #include <sstream>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #ifndef LIBROMIND_SOURCE_DIR
@@ -142,7 +142,7 @@ TEST_F(EmbedderParity, reference_token_ids_give_the_reference_embeddings) {
   ASSERT_TRUE(got) << got.error().message;
   Diff diff;
   compare(*got, fixture_, &diff);
-  std::printf("[parity ids] %zu texts: worst cosine %.9f, worst max abs diff %.3g\n",
+  std::printf("[parity ids] %zu texts: worst cosine %.12f, worst max abs diff %.3g\n",
               fixture_.texts.size(), diff.worst_cosine, diff.worst_abs);
 }
 
@@ -160,24 +160,36 @@ TEST_F(EmbedderParity, texts_through_the_tokenizer_give_the_reference_embeddings
   ASSERT_TRUE(got) << got.error().message;
   Diff diff;
   compare(*got, fixture_, &diff);
-  std::printf("[parity text] %zu texts: worst cosine %.9f, worst max abs diff %.3g\n",
+  std::printf("[parity text] %zu texts: worst cosine %.12f, worst max abs diff %.3g\n",
               fixture_.texts.size(), diff.worst_cosine, diff.worst_abs);
 }
 
-TEST_F(EmbedderParity, a_text_alone_and_inside_a_padded_batch_embed_the_same) {
-  auto emb = SentenceEmbedder::load(model_dir_);
-  ASSERT_TRUE(emb) << emb.error().message;
-  const std::string shortest = "A whale of a tale.";
-  std::vector<std::string> batch = {shortest};
-  for (const std::string& t : fixture_.texts) {
-    batch.push_back(t);  // longer texts: the short one is padded to the longest
+TEST(EmbedderBatch, a_text_alone_and_inside_a_padded_batch_embed_the_same) {
+  const std::string model_dir = model_root() + "/embedder";
+  if (!exists(model_dir + "/model.safetensors")) {
+    GTEST_SKIP() << "no embedder model in " << model_dir << " (run scripts/fetch-models.sh)";
   }
-  auto alone = emb->embed({shortest});
+  EncoderOptions options = default_encoder_options();
+  options.threads = 2;  // the batch is split across threads; the lone text is not
+  auto emb = SentenceEmbedder::load(model_dir, options);
+  ASSERT_TRUE(emb) << emb.error().message;
+  const std::string text = "A whale of a tale.";
+  std::vector<std::string> batch = {text};
+  for (int i = 1; i <= 5; ++i) {
+    std::string longer;  // longer texts: the short one is padded to the longest
+    for (int k = 0; k < 8 * i; ++k) {
+      longer += "The captain hunts the white whale across the sea. ";
+    }
+    batch.push_back(longer);
+  }
+  batch.push_back(text);  // the same text twice in one batch
+  auto alone = emb->embed({text});
   auto inside = emb->embed(batch);
   ASSERT_TRUE(alone && inside);
   double max_abs = 0;
   for (size_t j = 0; j < (*alone)[0].size(); ++j) {
     max_abs = std::max(max_abs, static_cast<double>(std::abs((*alone)[0][j] - (*inside)[0][j])));
+    max_abs = std::max(max_abs, static_cast<double>(std::abs((*alone)[0][j] - inside->back()[j])));
   }
   EXPECT_LE(max_abs, 1e-5);
   std::printf("[batch] alone vs padded batch: max abs diff %.3g\n", max_abs);
@@ -199,30 +211,15 @@ struct RerankerFixture {
   std::vector<float> logits;
 };
 
+// {"pairs": [{"query", "document", "input_ids", "token_type_ids", "logit"}, ...]}.
 RerankerFixture load_reranker_fixture(const std::string& path) {
   const nlohmann::json j = read_json(path);
   RerankerFixture f;
-  const nlohmann::json& root = j.contains("cases") ? j["cases"] : j;
-  if (root.is_array()) {
-    for (const auto& c : root) {
-      f.pairs.emplace_back(c["query"].get<std::string>(), c["doc"].get<std::string>());
-      f.input_ids.push_back(ints(c["input_ids"]));
-      f.token_type_ids.push_back(ints(c["token_type_ids"]));
-      f.logits.push_back(c["logit"].get<float>());
-    }
-    return f;
-  }
-  for (const auto& p : j["pairs"]) {
-    f.pairs.emplace_back(p[0].get<std::string>(), p[1].get<std::string>());
-  }
-  for (const auto& ids : j["input_ids"]) {
-    f.input_ids.push_back(ints(ids));
-  }
-  for (const auto& t : j["token_type_ids"]) {
-    f.token_type_ids.push_back(ints(t));
-  }
-  for (const auto& l : j["logits"]) {
-    f.logits.push_back(l.is_array() ? l[0].get<float>() : l.get<float>());
+  for (const auto& c : j["pairs"]) {
+    f.pairs.emplace_back(c["query"].get<std::string>(), c["document"].get<std::string>());
+    f.input_ids.push_back(ints(c["input_ids"]));
+    f.token_type_ids.push_back(ints(c["token_type_ids"]));
+    f.logits.push_back(c["logit"].get<float>());
   }
   return f;
 }
@@ -240,17 +237,15 @@ std::map<std::string, std::vector<size_t>> rankings(
   return by_query;
 }
 
-TEST(CrossEncoderParity, reference_logits_and_ranking) {
-  const std::string fixture_path = source_dir() + "/tests/ml/fixtures/reranker_parity.json";
-  const std::string model_dir = model_root() + "/reranker";
-  if (!exists(fixture_path)) {
-    GTEST_SKIP() << "no fixture at " << fixture_path << " (made by the parity tool)";
-  }
-  if (!exists(model_dir + "/model.safetensors")) {
-    GTEST_SKIP() << "no re-ranker model in " << model_dir << " (none installed)";
-  }
+// Scores the fixture's pairs from its token ids and through the tokenizer (grouped per query,
+// as the search service calls it) and compares logits and per-query rankings.
+void check_cross_encoder(const std::string& model_dir, const std::string& fixture_path,
+                         double tolerance) {
   const RerankerFixture f = load_reranker_fixture(fixture_path);
-  auto ce = CrossEncoder::load(model_dir);
+  ASSERT_FALSE(f.pairs.empty());
+  EncoderOptions options = default_encoder_options();
+  options.batch_size = 8;
+  auto ce = CrossEncoder::load(model_dir, options);
   ASSERT_TRUE(ce) << ce.error().message;
 
   std::vector<Encoding> encodings;
@@ -260,7 +255,6 @@ TEST(CrossEncoderParity, reference_logits_and_ranking) {
   auto by_ids = ce->score_encodings(encodings);
   ASSERT_TRUE(by_ids) << by_ids.error().message;
 
-  // Through the tokenizer, grouped per query as the search service calls it.
   std::vector<float> by_text(f.pairs.size());
   std::map<std::string, std::vector<size_t>> groups;
   for (size_t i = 0; i < f.pairs.size(); ++i) {
@@ -276,20 +270,46 @@ TEST(CrossEncoderParity, reference_logits_and_ranking) {
     for (size_t k = 0; k < idx.size(); ++k) {
       by_text[idx[k]] = s->logits[k];
       EXPECT_NEAR(s->scores[k], 1.0 / (1.0 + std::exp(-s->logits[k])), 1e-6);
+      const Encoding e = ce->tokenizer().encode_pair(query, docs[k]);
+      EXPECT_EQ(e.ids, f.input_ids[idx[k]]) << "tokenizer differs on pair " << idx[k];
+      EXPECT_EQ(e.type_ids, f.token_type_ids[idx[k]]) << "type ids differ on pair " << idx[k];
     }
   }
 
   double worst_ids = 0, worst_text = 0;
   for (size_t i = 0; i < f.logits.size(); ++i) {
-    EXPECT_NEAR(by_ids->logits[i], f.logits[i], 1e-3) << "pair " << i << " (ids)";
-    EXPECT_NEAR(by_text[i], f.logits[i], 1e-3) << "pair " << i << " (text)";
+    EXPECT_NEAR(by_ids->logits[i], f.logits[i], tolerance) << "pair " << i << " (ids)";
+    EXPECT_NEAR(by_text[i], f.logits[i], tolerance) << "pair " << i << " (text)";
     worst_ids = std::max(worst_ids, std::abs(static_cast<double>(by_ids->logits[i]) - f.logits[i]));
     worst_text = std::max(worst_text, std::abs(static_cast<double>(by_text[i]) - f.logits[i]));
   }
   EXPECT_EQ(rankings(f.pairs, by_ids->logits), rankings(f.pairs, f.logits));
   EXPECT_EQ(rankings(f.pairs, by_text), rankings(f.pairs, f.logits));
-  std::printf("[parity reranker] %zu pairs: worst logit diff %.3g (ids), %.3g (text)\n",
-              f.logits.size(), worst_ids, worst_text);
+  std::printf("[parity cross-encoder %s] %zu pairs: worst logit diff %.3g (ids), %.3g (text)\n",
+              model_dir.c_str(), f.logits.size(), worst_ids, worst_text);
+}
+
+// A seeded random BertForSequenceClassification saved by transformers: proves the
+// architecture (bert. prefix, pooler, classifier, pairs) without pretrained weights.
+TEST(CrossEncoderParity, tiny_random_cross_encoder_matches_reference_logits) {
+  const std::string dir = source_dir() + "/tests/ml/fixtures";
+  if (!exists(dir + "/tiny_reranker_parity.json")) {
+    GTEST_SKIP() << "no fixture at " << dir
+                 << "/tiny_reranker_parity.json (made by the parity tool)";
+  }
+  check_cross_encoder(dir + "/tiny-cross-encoder", dir + "/tiny_reranker_parity.json", 1e-4);
+}
+
+TEST(CrossEncoderParity, installed_reranker_matches_reference_logits_and_ranking) {
+  const std::string fixture_path = source_dir() + "/tests/ml/fixtures/reranker_parity.json";
+  const std::string model_dir = model_root() + "/reranker";
+  if (!exists(model_dir + "/model.safetensors")) {
+    GTEST_SKIP() << "no re-ranker model in " << model_dir << " (none is installed by default)";
+  }
+  if (!exists(fixture_path)) {
+    GTEST_SKIP() << "no fixture at " << fixture_path << " (made by the parity tool)";
+  }
+  check_cross_encoder(model_dir, fixture_path, 1e-3);
 }
 
 }  // namespace

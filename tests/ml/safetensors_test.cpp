@@ -22,7 +22,8 @@ class TempFile {
     EXPECT_GE(fd, 0);
     close(fd);
     path_ = tmpl;
-    std::ofstream(path_, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(path_, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
   ~TempFile() { std::remove(path_.c_str()); }
   const std::string& path() const { return path_; }
@@ -62,10 +63,9 @@ std::string halves(const std::vector<uint16_t>& v) {
   return s;
 }
 
-const std::string kTwoTensors =
-    R"({"__metadata__":{"format":"pt"},)"
-    R"("a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
-    R"("b":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}})";
+const std::string kTwoTensors = R"({"__metadata__":{"format":"pt"},)"
+                                R"("a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+                                R"("b":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}})";
 
 TEST(SafeTensors, f32_tensors_read_back_with_their_shapes) {
   TempFile f(make_file(kTwoTensors, floats({1, 2, 3, 4, 5, 6, -1.5f, 2.5f})));
@@ -99,9 +99,8 @@ TEST(SafeTensors, views_survive_moving_the_reader) {
 TEST(SafeTensors, f16_and_bf16_are_converted_to_f32) {
   // F16: 1.0 = 0x3c00, -2.0 = 0xc000, 65504 = 0x7bff, smallest subnormal 2^-24 = 0x0001.
   // BF16: 1.0 = 0x3f80, -0.5 = 0xbf00.
-  const std::string header =
-      R"({"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},)"
-      R"("g":{"dtype":"BF16","shape":[1,2],"data_offsets":[8,12]}})";
+  const std::string header = R"({"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},)"
+                             R"("g":{"dtype":"BF16","shape":[1,2],"data_offsets":[8,12]}})";
   TempFile f(make_file(header, halves({0x3c00, 0xc000, 0x7bff, 0x0001, 0x3f80, 0xbf00})));
   auto st = SafeTensors::open(f.path());
   ASSERT_TRUE(st) << st.error().message;
@@ -173,8 +172,7 @@ TEST(SafeTensors, header_length_beyond_the_file_is_rejected) {
   TempFile f(le64(1000) + R"({"a":{}})");
   auto st = SafeTensors::open(f.path());
   ASSERT_FALSE(st);
-  EXPECT_NE(st.error().message.find("header length 1000"), std::string::npos)
-      << st.error().message;
+  EXPECT_NE(st.error().message.find("header length 1000"), std::string::npos) << st.error().message;
   EXPECT_NE(st.error().message.find(f.path()), std::string::npos);
 }
 
@@ -186,9 +184,8 @@ TEST(SafeTensors, header_that_is_not_json_is_rejected) {
 }
 
 TEST(SafeTensors, overlapping_offsets_are_rejected) {
-  const std::string header =
-      R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
-      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})";
+  const std::string header = R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                             R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})";
   TempFile f(make_file(header, floats({1, 2, 3, 4})));
   auto st = SafeTensors::open(f.path());
   ASSERT_FALSE(st);
