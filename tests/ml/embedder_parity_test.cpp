@@ -22,6 +22,17 @@
 #define LIBROMIND_SOURCE_DIR "."
 #endif
 
+// In `make test` (LIBROMIND_REQUIRE_MODELS=1) a missing model or fixture fails the test instead
+// of skipping it, so the parity checks cannot silently stop running.
+#define LM_SKIP_OR_FAIL(msg)                       \
+  do {                                             \
+    if (std::getenv("LIBROMIND_REQUIRE_MODELS")) { \
+      FAIL() << msg;                               \
+    } else {                                       \
+      GTEST_SKIP() << msg;                         \
+    }                                              \
+  } while (0)
+
 namespace libromind::ml {
 namespace {
 
@@ -118,10 +129,10 @@ class EmbedderParity : public ::testing::Test {
     fixture_path_ = source_dir() + "/tests/ml/fixtures/embedder_parity.json";
     model_dir_ = model_root() + "/embedder";
     if (!exists(fixture_path_)) {
-      GTEST_SKIP() << "no fixture at " << fixture_path_ << " (made by the parity tool)";
+      LM_SKIP_OR_FAIL("no fixture at " << fixture_path_ << " (made by the parity tool)");
     }
     if (!exists(model_dir_ + "/model.safetensors")) {
-      GTEST_SKIP() << "no embedder model in " << model_dir_ << " (run scripts/fetch-models.sh)";
+      LM_SKIP_OR_FAIL("no embedder model in " << model_dir_ << " (run scripts/fetch-models.sh)");
     }
     fixture_ = load_embedder_fixture(fixture_path_);
   }
