@@ -142,7 +142,10 @@ void BM_CrossEncoder20(benchmark::State& state) {
   }
   const std::vector<std::string> docs(all.begin(), all.begin() + 20);
   const std::string query = "a sea voyage and the hunt for a white whale";
-  auto ce = ml::CrossEncoder::load(model_root() + "/reranker", options);
+  // LIBROMIND_BENCH_RERANKER: the baseline's cross-encoder (bench/ml/run.sh sets it), so both
+  // sides score the same model.
+  auto ce = ml::CrossEncoder::load(env_or("LIBROMIND_BENCH_RERANKER", model_root() + "/reranker"),
+                                   options);
   if (ce) {
     for (auto _ : state) {
       auto s = ce->score(query, docs);

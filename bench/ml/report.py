@@ -21,7 +21,8 @@ def cpp_results(path):
     for b in json.load(open(path))["benchmarks"]:
         if b.get("aggregate_name") != "median":
             continue
-        out[b["run_name"]] = b
+        # "BM_EmbedCatalogue/threads:2/min_time:5.000/real_time" -> "BM_EmbedCatalogue/threads:2"
+        out[b["run_name"].split("/min_time")[0].split("/real_time")[0]] = b
     return out
 
 
