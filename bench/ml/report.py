@@ -59,14 +59,21 @@ def main():
         if t == 2:
             goals.append((f"embedding throughput at 2 threads ≥ {GOAL_RATIO}× the baseline",
                           f"{ratio:.2f}×" if ratio else "n/a", bool(ratio and ratio >= GOAL_RATIO)))
-    q = cpp.get("BM_EmbedShortQuery/threads:1")
     bq = base["query"]
-    if q:
-        rows.append(("short query embedding p50 (ms), 1 thread", q.get("p50_ms"), bq["p50_ms"],
+    for t in (1, 2):
+        q = cpp.get(f"BM_EmbedShortQuery/threads:{t}")
+        if not q:
+            continue
+        # The baseline's query latency is measured with 1 thread (PyTorch gains nothing from a
+        # second thread on a 10-token input); the ratio compares with that.
+        rows.append((f"short query embedding p50 (ms), C++ {t} thread{'s' if t > 1 else ''}, "
+                     "baseline 1 thread", q.get("p50_ms"), bq["p50_ms"],
                      bq["p50_ms"] / q["p50_ms"] if q.get("p50_ms") else None))
-        rows.append(("short query embedding p99 (ms), 1 thread", q.get("p99_ms"), bq["p99_ms"],
+        rows.append((f"short query embedding p99 (ms), C++ {t} thread{'s' if t > 1 else ''}, "
+                     "baseline 1 thread", q.get("p99_ms"), bq["p99_ms"],
                      bq["p99_ms"] / q["p99_ms"] if q.get("p99_ms") else None))
-        goals.append((f"short-query embedding p50 ≤ {GOAL_QUERY_P50_MS:g} ms",
+        goals.append((f"short-query embedding p50 ≤ {GOAL_QUERY_P50_MS:g} ms ({t} thread"
+                      f"{'s' if t > 1 else ''})",
                       f"{q['p50_ms']:.2f} ms", q["p50_ms"] <= GOAL_QUERY_P50_MS))
     rr = base.get("rerank", {})
     for t in (1, 2):

@@ -1,9 +1,11 @@
 #include "cli/ml_commands.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "ml/embedder.hpp"
 #include "ml/model_files.hpp"
@@ -11,9 +13,15 @@
 namespace libromind::cli {
 namespace {
 
+// All cores up to four: a single query splits its matrix products across them.
+int default_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return static_cast<int>(n == 0 ? 1 : std::min(4u, n));
+}
+
 struct MlFlags {
   std::string model_dir;
-  int threads = 1;
+  int threads = default_threads();
   int batch_size = 32;
 };
 

@@ -124,9 +124,15 @@ inline float dot(const float* a, const float* b, int32_t n) {
   return sum;
 }
 
+// Threads for the few-row kernel of the calling thread's forward pass: a single short sequence
+// (a search query) splits its output columns across the encoder's threads.
+thread_local int32_t tl_few_rows_threads = 1;
+
 LM_ML_SIMD_CLONES void linear_few_rows(const float* x, int64_t ldx, int64_t rows, int32_t in,
                                        const float* w, const float* b, int32_t out, float* y,
                                        int64_t ldy, bool accumulate) {
+  const int32_t nthreads = tl_few_rows_threads;
+#pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
   for (int32_t o = 0; o < out; ++o) {
     const float* wo = w + static_cast<int64_t>(o) * in;  // stays in L1 across the rows
     for (int64_t r = 0; r < rows; ++r) {
@@ -346,7 +352,9 @@ core::Result<void> BertModel::forward(const Batch& batch, BertWorkspace* ws) con
 
   if (groups <= 1) {
     openblas_set_num_threads(threads_);
+    tl_few_rows_threads = threads_;
     run_sequences(batch, 0, nb, ws->scores.data(), ws);
+    tl_few_rows_threads = 1;
     return core::ok();
   }
   openblas_set_num_threads(1);
