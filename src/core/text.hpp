@@ -24,6 +24,10 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 uint64_t fnv1a64(std::string_view s, uint64_t seed = 0xcbf29ce484222325ULL);
 
 std::string hex(uint64_t v);
+
+// Decodes `%XX` escapes (and `+` as a space when `plus_as_space`, as in query strings);
+// nullopt on a `%` not followed by two hex digits. The result may hold any byte.
+std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space = false);
 std::string base64url_encode(std::string_view in);
 std::optional<std::string> base64url_decode(std::string_view in);
 

@@ -7,28 +7,9 @@
 namespace libromind::http {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes one segment; a bad escape leaves it undecoded (the server rejects such paths
-// before routing).
+// A segment that does not decode stays as it is (the server rejects such paths before routing).
 std::string decode_segment(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 &&
-        hex_value(in[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
+  return core::percent_decode(in).value_or(std::string(in));
 }
 
 // Splits a raw path into decoded segments. One trailing slash is ignored; any other empty

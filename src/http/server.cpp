@@ -16,28 +16,10 @@ namespace {
 using tcp = asio::ip::tcp;
 namespace bhttp = beast::http;
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes a path; false on a bad escape, an encoded NUL or invalid UTF-8.
-bool decode_path(std::string_view in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size()) return false;
-      int h = hex_digit(in[i + 1]), l = hex_digit(in[i + 2]);
-      if (h < 0 || l < 0 || (h == 0 && l == 0)) return false;
-      out += static_cast<char>(h * 16 + l);
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return core::is_valid_utf8(out);
+// True when a path percent-decodes to UTF-8 without an encoded NUL.
+bool path_decodes(std::string_view raw) {
+  auto decoded = core::percent_decode(raw);
+  return decoded && decoded->find('\0') == std::string::npos && core::is_valid_utf8(*decoded);
 }
 
 // Stands for a request path that does not decode; answered 400 after the request id is set.
@@ -255,8 +237,7 @@ struct Server::Impl {
     if (qpos != std::string::npos) req.raw_query = req.target.substr(qpos + 1);
     // The router decodes segment by segment (so an encoded '/' stays inside its segment); here
     // the whole path is only checked to decode cleanly.
-    std::string decoded;
-    req.path = decode_path(raw_path, decoded) ? raw_path : std::string(kInvalidPath);
+    req.path = path_decodes(raw_path) ? raw_path : std::string(kInvalidPath);
     for (const auto& f : in) {
       std::string name = core::to_lower_ascii(f.name_string());
       auto it = req.headers.find(name);

@@ -2,6 +2,7 @@
 // fixtures hold the reference's token ids and outputs; the models come from
 // scripts/fetch-models.sh. Both absent: the tests skip, saying what is missing.
 #include "ml/embedder.hpp"
+#include "ml_test_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,37 +19,11 @@
 #include <string>
 #include <vector>
 
-#ifndef LIBROMIND_SOURCE_DIR
-#define LIBROMIND_SOURCE_DIR "."
-#endif
-
-// In `make test` (LIBROMIND_REQUIRE_MODELS=1) a missing model or fixture fails the test instead
-// of skipping it, so the parity checks cannot silently stop running.
-#define LM_SKIP_OR_FAIL(msg)                       \
-  do {                                             \
-    if (std::getenv("LIBROMIND_REQUIRE_MODELS")) { \
-      FAIL() << msg;                               \
-    } else {                                       \
-      GTEST_SKIP() << msg;                         \
-    }                                              \
-  } while (0)
-
 namespace libromind::ml {
 namespace {
 
-std::string source_dir() {
-  const char* env = std::getenv("LIBROMIND_SOURCE_DIR");
-  return env != nullptr && *env != '\0' ? env : LIBROMIND_SOURCE_DIR;
-}
-
-std::string model_root() {
-  const char* env = std::getenv("LIBROMIND_MODEL_DIR");
-  if (env != nullptr && *env != '\0') {
-    return env;
-  }
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : "") + "/.cache/libromind/models";
-}
+using testing::model_root;
+using testing::source_dir;
 
 bool exists(const std::string& path) {
   struct stat sb {};

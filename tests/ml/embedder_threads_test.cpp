@@ -7,17 +7,12 @@
 #include <filesystem>
 
 #include "ml/embedder.hpp"
+#include "ml_test_support.hpp"
 
 namespace libromind::ml {
 namespace {
 
-std::string embedder_dir() {
-  const char* env = std::getenv("LIBROMIND_MODEL_DIR");
-  const char* home = std::getenv("HOME");
-  std::string root =
-      env && *env ? env : std::string(home ? home : ".") + "/.cache/libromind/models";
-  return root + "/embedder";
-}
+std::string embedder_dir() { return testing::model_root() + "/embedder"; }
 
 std::vector<std::vector<float>> embed_with(int32_t threads, const std::vector<std::string>& texts) {
   EncoderOptions o = default_encoder_options();
@@ -32,8 +27,7 @@ std::vector<std::vector<float>> embed_with(int32_t threads, const std::vector<st
 
 TEST(EmbedderThreads, OneAndTwoThreadsGiveTheSameVectors) {
   if (!std::filesystem::exists(embedder_dir() + "/model.safetensors")) {
-    if (std::getenv("LIBROMIND_REQUIRE_MODELS")) FAIL() << "no embedder in " << embedder_dir();
-    GTEST_SKIP() << "no embedder in " << embedder_dir() << " (run scripts/fetch-models.sh)";
+    LM_SKIP_OR_FAIL("no embedder in " << embedder_dir() << " (run scripts/fetch-models.sh)");
   }
   for (const std::vector<std::string>& texts :
        {std::vector<std::string>{"a slow, sad novel about memory and a lost brother"},

@@ -1,6 +1,7 @@
 // WordPiece tokenizer: behaviour on a tiny hand-written vocabulary, and parity with the reference
 // (BertTokenizerFast) on the real models' vocabularies and the fixtures of tests/ml/fixtures/.
 #include "ml/tokenizer.hpp"
+#include "ml_test_support.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,17 +14,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-// In `make test` (LIBROMIND_REQUIRE_MODELS=1) a missing model or fixture fails the test instead
-// of skipping it, so the parity checks cannot silently stop running.
-#define LM_SKIP_OR_FAIL(msg)                       \
-  do {                                             \
-    if (std::getenv("LIBROMIND_REQUIRE_MODELS")) { \
-      FAIL() << msg;                               \
-    } else {                                       \
-      GTEST_SKIP() << msg;                         \
-    }                                              \
-  } while (0)
 
 namespace libromind::ml {
 namespace {
@@ -436,25 +426,10 @@ TEST(Tokenizer, FollowsTheReferenceWhereItsUnicodeTablesAreOlder) {
 
 // ---- Parity with the reference on the real models ----------------------------------------
 
-std::string model_dir(const std::string& role) {
-  const char* env = std::getenv("LIBROMIND_MODEL_DIR");
-  std::string base;
-  if (env != nullptr && *env != '\0') {
-    base = env;
-  } else if (const char* home = std::getenv("HOME"); home != nullptr) {
-    base = std::string(home) + "/.cache/libromind/models";
-  }
-  return base + "/" + role;
-}
+std::string model_dir(const std::string& role) { return testing::model_root() + "/" + role; }
 
 std::string fixture_path(const std::string& name) {
-  const char* src = std::getenv("LIBROMIND_SOURCE_DIR");
-#ifdef LIBROMIND_SOURCE_DIR
-  if (src == nullptr) {
-    src = LIBROMIND_SOURCE_DIR;
-  }
-#endif
-  return std::string(src != nullptr ? src : ".") + "/tests/ml/fixtures/" + name;
+  return testing::source_dir() + "/tests/ml/fixtures/" + name;
 }
 
 // The fixture's cases as objects, whether it is a list, {"cases": [...]}, or parallel arrays.
