@@ -5,11 +5,12 @@
 namespace libromind::catalog {
 
 void ChangeFeed::refresh() {
+  // Unreachable or unreadable: every cached response is a miss until the store answers again,
+  // so the cache never hides an outage or serves a catalogue it can no longer confirm.
   auto conn = store_.acquire(store::Access::kRead);
-  if (!conn) return;
-  auto rows = (*conn)->query("SELECT change_seq FROM store_meta WHERE id = 1");
+  auto rows = conn ? (*conn)->query("SELECT change_seq FROM store_meta WHERE id = 1")
+                   : core::Result<store::Rows>(conn.error());
   if (!rows || rows->empty()) {
-    // Unreadable: make every cached response a miss until the store answers again.
     current_.store(-1, std::memory_order_release);
     return;
   }
