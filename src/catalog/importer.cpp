@@ -79,6 +79,24 @@ Value opt(const std::optional<T>& v) {
   }
 }
 
+Prepared prepare(BookRecord rec, int64_t line, const std::string& file) {
+  Prepared p;
+  p.rec = std::move(rec);
+  p.line = line;
+  p.file = file;
+  p.price_cents =
+      p.rec.price_cents.value_or(p.rec.id.empty() ? 0 : synthetic_price_cents(p.rec.id));
+  p.stock = p.rec.stock.value_or(p.rec.id.empty() ? 0 : synthetic_stock(p.rec.id));
+  p.currency = p.rec.currency.value_or("USD");
+  if (p.rec.id.empty() && p.rec.isbn13) {
+    // Keyed by isbn13; synthetic fields derive from the isbn so they are stable too.
+    if (!p.rec.price_cents) p.price_cents = synthetic_price_cents(*p.rec.isbn13);
+    if (!p.rec.stock) p.stock = synthetic_stock(*p.rec.isbn13);
+  }
+  p.hash = content_hash(p);
+  return p;
+}
+
 // Inserts names missing from a name table (authors, genres) and returns name -> id.
 // Looks up the ids of names in a name table (authors, genres), inserting the missing ones.
 // Existing names are looked up first: on PostgreSQL `INSERT ... ON CONFLICT DO NOTHING` would
@@ -351,6 +369,15 @@ core::Result<int64_t> next_change_seq(store::Connection& conn) {
   return store::as_int(rows.rows[0][0]);
 }
 
+core::Result<WriteOutcome> write_records(store::Connection& conn, std::vector<BookRecord> records) {
+  ImportReport report;
+  std::vector<Prepared> batch;
+  for (auto& r : records) batch.push_back(prepare(std::move(r), 0, ""));
+  BatchWriter writer(conn, report);
+  LM_ASSIGN_OR_RETURN(auto errors, writer.write(batch));
+  return WriteOutcome{report.inserted, report.updated, report.unchanged, std::move(errors)};
+}
+
 core::Result<int64_t> count_books(store::Store& store) {
   LM_ASSIGN_OR_RETURN(auto conn, store.acquire(store::Access::kRead));
   LM_ASSIGN_OR_RETURN(auto rows, conn->query("SELECT COUNT(*) FROM books"));
@@ -418,21 +445,7 @@ core::Result<ImportReport> import_files(store::Store& store, const std::vector<s
         continue;
       }
       if (!writing) continue;  // keep reading to report every error
-      Prepared p;
-      p.rec = std::move(rec->record());
-      p.line = rec->line;
-      p.file = src.name;
-      p.price_cents =
-          p.rec.price_cents.value_or(p.rec.id.empty() ? 0 : synthetic_price_cents(p.rec.id));
-      p.stock = p.rec.stock.value_or(p.rec.id.empty() ? 0 : synthetic_stock(p.rec.id));
-      p.currency = p.rec.currency.value_or("USD");
-      if (p.rec.id.empty() && p.rec.isbn13) {
-        // Keyed by isbn13; synthetic fields derive from the isbn so they are stable too.
-        if (!p.rec.price_cents) p.price_cents = synthetic_price_cents(*p.rec.isbn13);
-        if (!p.rec.stock) p.stock = synthetic_stock(*p.rec.isbn13);
-      }
-      p.hash = content_hash(p);
-      batch.push_back(std::move(p));
+      batch.push_back(prepare(std::move(rec->record()), rec->line, src.name));
       if (batch.size() >= options.batch_size) {
         auto r = flush();
         if (!r) return fail(r.error());

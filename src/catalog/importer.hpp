@@ -45,6 +45,17 @@ core::Result<ImportReport> import_files(store::Store& store, const std::vector<s
 int64_t synthetic_price_cents(std::string_view id);
 int64_t synthetic_stock(std::string_view id);
 
+// Upserts already validated records inside the caller's transaction, with the import's rules
+// and effects (synthetic price/stock when absent, names, links, change sequence). Records that
+// clash with the store (an isbn13 owned by another book) come back as errors, unwritten.
+struct WriteOutcome {
+  int64_t inserted = 0;
+  int64_t updated = 0;
+  int64_t unchanged = 0;
+  std::vector<FieldError> errors;
+};
+core::Result<WriteOutcome> write_records(store::Connection& conn, std::vector<BookRecord> records);
+
 // Number of books in the store.
 core::Result<int64_t> count_books(store::Store& store);
 

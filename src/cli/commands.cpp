@@ -6,12 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "accounts/account_service.hpp"
+#include "catalog/catalog_admin.hpp"
 #include "catalog/catalog_service.hpp"
 #include "catalog/change_feed.hpp"
 #include "catalog/importer.hpp"
 #include "core/text.hpp"
-#include "http/handlers/catalog_handlers.hpp"
-#include "http/handlers/ops_handlers.hpp"
+#include "http/api.hpp"
 #include "http/server.hpp"
 #include "store/migrations.hpp"
 #include "telemetry/log.hpp"
@@ -142,6 +143,73 @@ int run_import(StoreFlags& f, ImportFlags& i) {
   return report->failed > 0 ? 1 : 0;
 }
 
+// Password hashing and token settings, shared by `serve` and `user`.
+struct AuthFlags {
+  uint64_t argon2_ops = accounts::Argon2Params{}.ops_limit;
+  uint64_t argon2_memory_kib = accounts::Argon2Params{}.mem_limit_kib;
+  std::string jwt_keys_file;
+  std::string jwt_keys;
+  int access_token_ttl = 900;
+  int refresh_token_ttl = 30 * 24 * 3600;
+};
+
+void add_auth_flags(CLI::App& cmd, AuthFlags& a, bool tokens) {
+  cmd.add_option("--argon2-ops", a.argon2_ops, "argon2id passes (t), at least 2")
+      ->envname("LIBROMIND_ARGON2_OPS")
+      ->capture_default_str();
+  cmd.add_option("--argon2-memory-kib", a.argon2_memory_kib,
+                 "argon2id memory (m) in KiB, at least 19456")
+      ->envname("LIBROMIND_ARGON2_MEMORY_KIB")
+      ->capture_default_str();
+  if (!tokens) return;
+  cmd.add_option("--jwt-keys-file", a.jwt_keys_file,
+                 "File of access-token signing keys, one 'KID BASE64URL-SECRET' per line; the "
+                 "first signs")
+      ->envname("LIBROMIND_JWT_KEYS_FILE");
+  cmd.add_option("--jwt-keys", a.jwt_keys,
+                 "The signing keys themselves ('KID SECRET' entries separated by ';')")
+      ->envname("LIBROMIND_JWT_KEYS");
+  cmd.add_option("--access-token-ttl", a.access_token_ttl, "Access token lifetime in seconds")
+      ->envname("LIBROMIND_ACCESS_TOKEN_TTL")
+      ->check(CLI::Range(30, 86400))
+      ->capture_default_str();
+  cmd.add_option("--refresh-token-ttl", a.refresh_token_ttl, "Refresh token lifetime in seconds")
+      ->envname("LIBROMIND_REFRESH_TOKEN_TTL")
+      ->check(CLI::Range(60, 365 * 86400))
+      ->capture_default_str();
+}
+
+core::Result<accounts::Argon2Params> argon2_params(const AuthFlags& a) {
+  accounts::Argon2Params p{a.argon2_ops, a.argon2_memory_kib};
+  LM_TRY(accounts::validate_params(p));
+  return p;
+}
+
+core::Result<std::vector<accounts::SigningKey>> signing_keys(const AuthFlags& a) {
+  if (!a.jwt_keys_file.empty()) {
+    std::ifstream in(a.jwt_keys_file);
+    if (!in) return core::Error::invalid("cannot read --jwt-keys-file " + a.jwt_keys_file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto keys = accounts::parse_key_ring(text);
+    if (!keys) return core::Error::invalid(a.jwt_keys_file + ": " + keys.error().message);
+    return keys;
+  }
+  if (!a.jwt_keys.empty()) {
+    std::string text = a.jwt_keys;
+    for (auto& c : text) {
+      if (c == ';') c = '\n';
+    }
+    auto keys = accounts::parse_key_ring(text);
+    if (!keys) return core::Error::invalid("--jwt-keys: " + keys.error().message);
+    return keys;
+  }
+  telemetry::log_warn("jwt_keys_ephemeral",
+                      {{"detail",
+                        "no --jwt-keys-file or LIBROMIND_JWT_KEYS: access tokens are "
+                        "signed with a random key that dies with this process"}});
+  return accounts::ephemeral_key_ring();
+}
+
 struct ServeFlags {
   std::string listen = "127.0.0.1:8080";
   int io_threads = 1;
@@ -153,6 +221,9 @@ struct ServeFlags {
   bool access_log = true;
   int cache_mb = 64;
   int change_poll_ms = 250;
+  std::string trusted_proxies;
+  bool secure_cookies = false;
+  AuthFlags auth;
 };
 
 int run_serve(StoreFlags& f, ServeFlags& s) {
@@ -184,6 +255,13 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
                                  {"cache_mb", s.cache_mb},
                                  {"change_poll_ms", s.change_poll_ms},
                                  {"log_level", f.log_level},
+                                 {"argon2_ops", s.auth.argon2_ops},
+                                 {"argon2_memory_kib", s.auth.argon2_memory_kib},
+                                 {"jwt_keys_file", s.auth.jwt_keys_file},
+                                 {"access_token_ttl", s.auth.access_token_ttl},
+                                 {"refresh_token_ttl", s.auth.refresh_token_ttl},
+                                 {"trusted_proxies", s.trusted_proxies},
+                                 {"payment_provider", "test"},
                                  {"version", LIBROMIND_VERSION}});
   if (s.migrate_on_start) {
     auto applied = store::migrate(store);
@@ -204,12 +282,34 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
     pool_gauge.with({"waiting"}).set(static_cast<double>(ps.waiting));
   });
 
+  auto params = argon2_params(s.auth);
+  if (!params) return fail(params.error().message);
+  auto keys = signing_keys(s.auth);
+  if (!keys) return fail(keys.error().message);
+  accounts::PasswordHasher hasher(*params);
+  accounts::TokenSigner signer(*keys, s.auth.access_token_ttl);
+  accounts::AccountOptions account_options;
+  account_options.refresh_ttl_seconds = s.auth.refresh_token_ttl;
+  accounts::AccountService accounts(store, hasher, signer, account_options);
+  http::Authenticator auth(accounts);
+  shop::CartService carts(store);
+  shop::TestPaymentProvider payments;
+  shop::OrderService orders(store, payments);
+  feedback::FeedbackService feedback(store);
+  http::ShopRouteOptions shop_options;
+  for (auto p : core::split(s.trusted_proxies, ',')) {
+    if (!core::trim(p).empty()) shop_options.trusted_proxies.emplace(core::trim(p));
+  }
+  shop_options.secure_cookies = s.secure_cookies;
+
   catalog::CatalogService catalog(store);
+  catalog::CatalogAdmin catalog_admin(store);
   catalog::ChangeFeed feed(store, std::chrono::milliseconds(s.change_poll_ms));
   feed.start();
   http::Router router;
-  http::register_ops_routes(router, store, metrics);
-  http::register_catalog_routes(router, catalog);
+  http::ApiServices api{store, metrics, catalog,  catalog_admin, accounts,
+                        carts, orders,  feedback, auth,          shop_options};
+  http::register_api_routes(router, api);
 
   // Preflights advertise exactly the methods the API routes (plus HEAD and OPTIONS).
   std::set<std::string> methods{"HEAD", "OPTIONS"};
@@ -245,6 +345,101 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   if (auto r = server.bind(); !r) return fail(r.error().message);
   server.run();
   return 0;
+}
+
+struct UserFlags {
+  std::string email;
+  bool admin = false;
+  std::string role;
+  std::string password_file;
+  AuthFlags auth;
+};
+
+// The password from --password-file, else the first line of stdin (never an argument, which
+// would show in the process list and the shell history).
+core::Result<std::string> read_password(const UserFlags& u) {
+  std::string pw;
+  if (!u.password_file.empty()) {
+    std::ifstream in(u.password_file);
+    if (!in) return core::Error::invalid("cannot read --password-file " + u.password_file);
+    std::getline(in, pw);
+  } else {
+    std::getline(std::cin, pw);
+  }
+  if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+  return pw;
+}
+
+int run_user(StoreFlags& f, UserFlags& u, const std::string& action) {
+  auto params = argon2_params(u.auth);
+  if (!params) return fail(params.error().message);
+  auto st = open_store(f);
+  if (!st) return fail(st.error().message);
+  auto applied = store::migrate(**st);
+  if (!applied) return fail("migration failed: " + applied.error().message);
+  accounts::PasswordHasher hasher(*params);
+  accounts::TokenSigner signer(accounts::ephemeral_key_ring());
+  accounts::AccountService accounts(**st, hasher, signer, {});
+  auto report = [](const accounts::User& user, const char* event) {
+    telemetry::log_info(event, {{"user_id", user.id}, {"email", user.email}, {"role", user.role}});
+    return 0;
+  };
+  if (action == "create") {
+    auto pw = read_password(u);
+    if (!pw) return fail(pw.error().message);
+    auto user = accounts.register_user(
+        u.email, *pw, u.admin ? accounts::Role::kAdmin : accounts::Role::kCustomer);
+    if (!user) return fail(user.error().message);
+    return report(*user, "user_created");
+  }
+  if (action == "set-role") {
+    auto user = accounts.set_role(
+        u.email, u.role == "admin" ? accounts::Role::kAdmin : accounts::Role::kCustomer);
+    if (!user) return fail(user.error().message);
+    return report(*user, "user_role_set");
+  }
+  auto pw = read_password(u);
+  if (!pw) return fail(pw.error().message);
+  if (auto r = accounts.set_password(u.email, *pw); !r) return fail(r.error().message);
+  auto user = accounts.find_by_email(u.email);
+  if (!user) return fail(user.error().message);
+  return report(*user, "user_password_set");
+}
+
+void add_user_command(CLI::App& app, int& exit_code) {
+  auto* user =
+      app.add_subcommand("user", "Manage accounts: create (--admin), set-role, set-password");
+  user->require_subcommand(1);
+  struct Action {
+    const char* name;
+    const char* help;
+  };
+  for (Action a : {Action{"create",
+                          "Create an account; the password is read from --password-file "
+                          "or the first line of stdin"},
+                   Action{"set-role", "Make an account admin or customer"},
+                   Action{"set-password", "Set a new password (ends the account's sessions)"}}) {
+    auto* cmd = user->add_subcommand(a.name, a.help);
+    auto sf = std::make_shared<StoreFlags>();
+    auto uf = std::make_shared<UserFlags>();
+    add_store_flags(*cmd, *sf);
+    add_auth_flags(*cmd, uf->auth, false);
+    cmd->add_option("--email", uf->email, "The account's e-mail address")->required();
+    std::string action = a.name;
+    if (action == "create") {
+      cmd->add_flag("--admin", uf->admin, "Create an administrator");
+    }
+    if (action == "set-role") {
+      cmd->add_option("--role", uf->role, "admin or customer")
+          ->required()
+          ->check(CLI::IsMember({"admin", "customer"}));
+    }
+    if (action != "set-role") {
+      cmd->add_option("--password-file", uf->password_file,
+                      "Read the password from this file (else from stdin)");
+    }
+    cmd->callback([sf, uf, action, &exit_code] { exit_code = run_user(*sf, *uf, action); });
+  }
 }
 
 }  // namespace
@@ -339,7 +534,17 @@ serve
     ->envname("LIBROMIND_CHANGE_POLL_MS")
     ->check(CLI::Range(10, 60000))
     ->capture_default_str();
+serve
+    ->add_option("--trusted-proxies", svf->trusted_proxies,
+                 "Comma-separated proxy addresses whose X-Forwarded-For names the client")
+    ->envname("LIBROMIND_TRUSTED_PROXIES");
+serve->add_option("--secure-cookies", svf->secure_cookies, "Mark the cart cookie Secure (HTTPS)")
+    ->envname("LIBROMIND_SECURE_COOKIES")
+    ->capture_default_str();
+add_auth_flags(*serve, svf->auth, true);
 serve->callback([sf, svf, &exit_code] { exit_code = run_serve(*sf, *svf); });
+
+add_user_command(app, exit_code);
 }  // namespace libromind::cli
 
 }  // namespace libromind::cli

@@ -8,8 +8,18 @@ const char* to_string(ErrorCode code) {
       return "invalid_argument";
     case ErrorCode::kNotFound:
       return "not_found";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kForbidden:
+      return "forbidden";
     case ErrorCode::kConflict:
       return "conflict";
+    case ErrorCode::kUnprocessable:
+      return "unprocessable";
+    case ErrorCode::kPaymentRequired:
+      return "payment_required";
+    case ErrorCode::kTooManyRequests:
+      return "too_many_requests";
     case ErrorCode::kPayloadTooLarge:
       return "payload_too_large";
     case ErrorCode::kUnavailable:

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -17,7 +18,12 @@ namespace libromind::core {
 enum class ErrorCode {
   kInvalidArgument,  // bad input from a caller (400)
   kNotFound,         // no such object (404)
+  kUnauthenticated,  // no valid credentials (401)
+  kForbidden,        // authenticated, but not allowed (403)
   kConflict,         // state does not allow it (409)
+  kUnprocessable,    // well-formed, but cannot be processed as asked (422)
+  kPaymentRequired,  // the payment was declined (402)
+  kTooManyRequests,  // throttled; retry after `retry_after_seconds` (429)
   kPayloadTooLarge,  // body or field over a limit (413)
   kUnavailable,      // a dependency is down or overloaded, retry later (503)
   kInternal,         // a bug or an unexpected failure (500)
@@ -26,9 +32,22 @@ enum class ErrorCode {
 const char* to_string(ErrorCode code);
 
 struct Error {
+  Error() = default;
+  Error(ErrorCode c, std::string m, std::string f = {})
+      : code(c), message(std::move(m)), field(std::move(f)) {}
+
   ErrorCode code = ErrorCode::kInternal;
   std::string message;  // human readable, safe to show to the caller
   std::string field;    // the offending input field, when there is one
+  // A more specific problem type than the code's default ("out-of-stock"), when there is one.
+  std::string type;
+  int64_t retry_after_seconds = 0;  // for kTooManyRequests / kUnavailable
+
+  static Error make(ErrorCode code, std::string message, std::string type = {}) {
+    Error e(code, std::move(message));
+    e.type = std::move(type);
+    return e;
+  }
 
   static Error invalid(std::string message, std::string field = {}) {
     return {ErrorCode::kInvalidArgument, std::move(message), std::move(field)};

@@ -1,5 +1,6 @@
 #include "http/problem.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace libromind::http {
@@ -28,18 +29,44 @@ Response problem(int status, const std::string& type, const std::string& title,
 Response problem_from_error(const core::Error& e, const std::string& request_id) {
   std::vector<FieldProblem> fields;
   if (!e.field.empty()) fields.push_back({e.field, e.message});
+  auto type_or = [&e](const char* fallback) {
+    return e.type.empty() ? std::string(fallback) : e.type;
+  };
   switch (e.code) {
     case core::ErrorCode::kInvalidArgument:
-      return problem(400, "invalid-parameter", "Invalid parameter", e.message, request_id, fields);
+      if (e.type == "unsupported-media-type") {
+        return problem(415, e.type, "Unsupported media type", e.message, request_id);
+      }
+      return problem(400, type_or("invalid-parameter"), "Invalid parameter", e.message, request_id,
+                     fields);
     case core::ErrorCode::kNotFound:
-      return problem(404, "not-found", "Not found", e.message, request_id);
+      return problem(404, type_or("not-found"), "Not found", e.message, request_id);
+    case core::ErrorCode::kUnauthenticated: {
+      auto r = problem(401, type_or("unauthenticated"), "Authentication required", e.message,
+                       request_id);
+      r.set_header("WWW-Authenticate", "Bearer realm=\"libromind\"");
+      return r;
+    }
+    case core::ErrorCode::kForbidden:
+      return problem(403, type_or("forbidden"), "Forbidden", e.message, request_id);
     case core::ErrorCode::kConflict:
-      return problem(409, "conflict", "Conflict", e.message, request_id);
+      return problem(409, type_or("conflict"), "Conflict", e.message, request_id, fields);
+    case core::ErrorCode::kUnprocessable:
+      return problem(422, type_or("unprocessable"), "Unprocessable request", e.message, request_id,
+                     fields);
+    case core::ErrorCode::kPaymentRequired:
+      return problem(402, type_or("payment-declined"), "Payment declined", e.message, request_id);
+    case core::ErrorCode::kTooManyRequests: {
+      auto r =
+          problem(429, type_or("too-many-requests"), "Too many requests", e.message, request_id);
+      r.set_header("Retry-After", std::to_string(std::max<int64_t>(1, e.retry_after_seconds)));
+      return r;
+    }
     case core::ErrorCode::kPayloadTooLarge:
       return problem(413, "payload-too-large", "Payload too large", e.message, request_id);
     case core::ErrorCode::kUnavailable: {
       auto r = problem(503, "unavailable", "Service unavailable", e.message, request_id);
-      r.set_header("Retry-After", "1");
+      r.set_header("Retry-After", std::to_string(std::max<int64_t>(1, e.retry_after_seconds)));
       return r;
     }
     case core::ErrorCode::kInternal:

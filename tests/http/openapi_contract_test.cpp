@@ -6,10 +6,8 @@
 #include <filesystem>
 #include <set>
 
-#include "catalog/catalog_service.hpp"
-#include "http/handlers/catalog_handlers.hpp"
-#include "http/handlers/ops_handlers.hpp"
-#include "store/store.hpp"
+#include "http/api.hpp"
+#include "store/migrations.hpp"
 
 namespace libromind::http {
 namespace {
@@ -26,11 +24,21 @@ std::set<std::string> service_routes() {
   so.url = "sqlite://" + (dir / "c.db").string();
   auto st = store::open_store(so);
   EXPECT_TRUE(st.ok());
-  catalog::CatalogService catalog(**st);
   telemetry::Registry metrics;
+  catalog::CatalogService catalog(**st);
+  catalog::CatalogAdmin catalog_admin(**st);
+  accounts::PasswordHasher hasher({accounts::kMinOpsLimit, accounts::kMinMemLimitKib});
+  accounts::TokenSigner signer(accounts::ephemeral_key_ring());
+  accounts::AccountService accounts(**st, hasher, signer, {});
+  shop::CartService carts(**st);
+  shop::TestPaymentProvider payments;
+  shop::OrderService orders(**st, payments);
+  feedback::FeedbackService feedback(**st);
+  Authenticator auth(accounts);
+  ApiServices api{**st,  metrics, catalog,  catalog_admin, accounts,
+                  carts, orders,  feedback, auth,          {}};
   Router router;
-  register_ops_routes(router, **st, metrics);
-  register_catalog_routes(router, catalog);
+  register_api_routes(router, api);
   std::set<std::string> out;
   for (const auto& r : router.routes()) out.insert(lower(r.method) + " " + r.pattern);
   std::filesystem::remove_all(dir);

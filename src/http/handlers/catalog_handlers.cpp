@@ -16,7 +16,9 @@ json opt(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-json book_json(const catalog::Book& b) {
+}  // namespace
+
+nlohmann::ordered_json book_json(const catalog::Book& b) {
   json authors = json::array();
   for (const auto& a : b.authors) authors.push_back({{"id", a.id}, {"name", a.name}});
   json j = {{"id", b.id},
@@ -43,6 +45,8 @@ json book_json(const catalog::Book& b) {
   }
   return j;
 }
+
+namespace {
 
 json page_json(const catalog::BookPage& page) {
   json items = json::array();

@@ -1,10 +1,15 @@
 // Catalogue routes: translate HTTP to CatalogService calls and results back to JSON.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include "catalog/catalog_service.hpp"
 #include "http/router.hpp"
 
 namespace libromind::http {
+
+// A book as the API shows it (details included when the book was read with get_book).
+nlohmann::ordered_json book_json(const catalog::Book& book);
 
 void register_catalog_routes(Router& router, catalog::CatalogService& catalog);
 

@@ -1,0 +1,27 @@
+// Every route of the service, registered in one place (the server and the contract test use
+// the same list, so the spec check covers exactly what is served).
+#pragma once
+
+#include "http/handlers/shop_routes.hpp"
+#include "http/router.hpp"
+#include "store/store.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace libromind::http {
+
+struct ApiServices {
+  store::Store& store;
+  telemetry::Registry& metrics;
+  catalog::CatalogService& catalog;
+  catalog::CatalogAdmin& catalog_admin;
+  accounts::AccountService& accounts;
+  shop::CartService& carts;
+  shop::OrderService& orders;
+  feedback::FeedbackService& feedback;
+  const Authenticator& auth;
+  ShopRouteOptions shop_options;
+};
+
+void register_api_routes(Router& router, ApiServices& s);
+
+}  // namespace libromind::http

@@ -1,0 +1,281 @@
+#include "shop/cart_service.hpp"
+
+#include <chrono>
+
+#include "core/crypto.hpp"
+#include "telemetry/log.hpp"
+
+namespace libromind::shop {
+namespace {
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr const char* kLineSelect =
+    "SELECT b.id, b.ext_id, b.title, b.authors_text, b.cover_url, b.price_cents, b.currency, "
+    "ci.quantity, b.stock FROM cart_items ci JOIN books b ON b.id = ci.book_id WHERE "
+    "ci.cart_id = $1 ORDER BY ci.added_at, b.ext_id";
+
+CartLine line_from_row(const std::vector<store::Value>& r) {
+  CartLine l;
+  l.book_id = store::as_string(r[1]);
+  l.title = store::as_string(r[2]);
+  l.authors = store::as_string(r[3]);
+  if (!store::is_null(r[4])) l.cover_url = store::as_string(r[4]);
+  l.unit_price_cents = store::as_int(r[5]);
+  l.currency = store::as_string(r[6]);
+  l.quantity = store::as_int(r[7]);
+  l.stock = store::as_int(r[8]);
+  l.line_total_cents = l.unit_price_cents * l.quantity;
+  if (l.stock <= 0) {
+    l.problem = "out_of_stock";
+  } else if (l.stock < l.quantity) {
+    l.problem = "insufficient_stock";
+  }
+  return l;
+}
+
+core::Error no_such_book(const std::string& id) {
+  return core::Error::make(core::ErrorCode::kNotFound, "no book with id '" + id + "'", "not-found");
+}
+
+core::Result<void> check_quantity(int64_t q) {
+  if (q < 1 || q > kMaxQuantity) {
+    return core::Error::invalid("quantity must be between 1 and 99", "quantity");
+  }
+  return core::ok();
+}
+
+struct BookStock {
+  int64_t pk = 0;
+  int64_t stock = 0;
+};
+
+core::Result<BookStock> find_book(store::Connection& conn, const std::string& id) {
+  LM_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT id, stock FROM books WHERE ext_id = $1", {id}));
+  if (rows.empty()) return no_such_book(id);
+  return BookStock{store::as_int(rows.rows[0][0]), store::as_int(rows.rows[0][1])};
+}
+
+core::Result<void> check_stock(const std::string& id, int64_t wanted, int64_t stock) {
+  if (wanted <= stock) return core::ok();
+  auto e = core::Error::make(
+      core::ErrorCode::kConflict,
+      stock <= 0 ? "'" + id + "' is out of stock"
+                 : "only " + std::to_string(stock) + " copies of '" + id + "' are in stock",
+      "out-of-stock");
+  e.field = "quantity";
+  return e;
+}
+
+}  // namespace
+
+Cart CartService::summarize(const std::vector<CartLine>& lines) {
+  Cart c;
+  c.items = lines;
+  bool one_currency = true;
+  bool flagged = false;
+  for (const auto& l : lines) {
+    c.item_count += l.quantity;
+    c.subtotal_cents += l.line_total_cents;
+    if (&l == &lines.front()) c.currency = l.currency;
+    if (l.currency != c.currency) one_currency = false;
+    if (!l.problem.empty()) flagged = true;
+  }
+  c.checkout_ready = !lines.empty() && one_currency && !flagged;
+  return c;
+}
+
+core::Result<Cart> CartService::read(store::Connection& conn, int64_t cart_id) {
+  LM_ASSIGN_OR_RETURN(auto rows, conn.query(kLineSelect, {cart_id}));
+  std::vector<CartLine> lines;
+  for (const auto& r : rows.rows) lines.push_back(line_from_row(r));
+  return summarize(lines);
+}
+
+core::Result<std::optional<int64_t>> CartService::find_cart(store::Connection& conn,
+                                                            const CartOwner& owner, bool create,
+                                                            std::optional<std::string>& new_token) {
+  const std::string ts = telemetry::utc_timestamp();
+  if (owner.user_id) {
+    LM_ASSIGN_OR_RETURN(auto rows,
+                        conn.query("SELECT id FROM carts WHERE user_id = $1", {*owner.user_id}));
+    if (!rows.empty()) return std::optional<int64_t>(store::as_int(rows.rows[0][0]));
+    if (!create) return std::optional<int64_t>();
+    LM_ASSIGN_OR_RETURN(auto ins, conn.query("INSERT INTO carts (user_id, created_at, updated_at, "
+                                             "last_used_at) VALUES ($1, $2, $2, $3) RETURNING id",
+                                             {*owner.user_id, ts, unix_now()}));
+    return std::optional<int64_t>(store::as_int(ins.rows.at(0)[0]));
+  }
+  if (owner.token) {
+    LM_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT id FROM carts WHERE token_hash = $1",
+                                              {core::sha256_hex(*owner.token)}));
+    if (!rows.empty()) return std::optional<int64_t>(store::as_int(rows.rows[0][0]));
+  }
+  if (!create) return std::optional<int64_t>();
+  // No cart, or a token we do not know (expired, or made up): a new anonymous cart.
+  std::string token = core::random_token(32);
+  LM_ASSIGN_OR_RETURN(auto ins, conn.query("INSERT INTO carts (token_hash, created_at, "
+                                           "updated_at, last_used_at) VALUES ($1, $2, $2, $3) "
+                                           "RETURNING id",
+                                           {core::sha256_hex(token), ts, unix_now()}));
+  new_token = token;
+  return std::optional<int64_t>(store::as_int(ins.rows.at(0)[0]));
+}
+
+core::Result<Cart> CartService::get(const CartOwner& owner) {
+  LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
+  std::optional<std::string> unused;
+  LM_ASSIGN_OR_RETURN(auto id, find_cart(*conn, owner, false, unused));
+  if (!id) return summarize({});
+  return read(*conn, *id);
+}
+
+core::Result<Cart> CartService::mutate(
+    const CartOwner& owner, bool create,
+    const std::function<core::Result<void>(store::Connection&, int64_t)>& fn) {
+  Cart cart;
+  LM_TRY(store::with_transaction(store_, [&](store::Connection& conn) -> core::Result<void> {
+    std::optional<std::string> new_token;
+    LM_ASSIGN_OR_RETURN(auto id, find_cart(conn, owner, create, new_token));
+    if (!id) {
+      cart = summarize({});
+      return core::ok();
+    }
+    LM_TRY(fn(conn, *id));
+    LM_TRY(conn.exec("UPDATE carts SET updated_at = $2, last_used_at = $3 WHERE id = $1",
+                     {*id, telemetry::utc_timestamp(), unix_now()}));
+    LM_ASSIGN_OR_RETURN(cart, read(conn, *id));
+    cart.new_token = new_token;
+    return core::ok();
+  }));
+  return cart;
+}
+
+core::Result<Cart> CartService::add(const CartOwner& owner, const std::string& book_id,
+                                    int64_t quantity) {
+  LM_TRY(check_quantity(quantity));
+  return mutate(owner, true, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
+    LM_ASSIGN_OR_RETURN(auto book, find_book(conn, book_id));
+    LM_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT quantity FROM cart_items WHERE cart_id = $1 "
+                                              "AND book_id = $2",
+                                              {cart_id, book.pk}));
+    const int64_t have = rows.empty() ? 0 : store::as_int(rows.rows[0][0]);
+    const int64_t want = have + quantity;
+    if (want > kMaxQuantity) {
+      return core::Error::make(
+          core::ErrorCode::kConflict,
+          "a cart holds at most 99 copies of a book (this one has " + std::to_string(have) + ")",
+          "quantity-limit");
+    }
+    LM_TRY(check_stock(book_id, want, book.stock));
+    if (rows.empty()) {
+      LM_ASSIGN_OR_RETURN(
+          auto count, conn.query("SELECT COUNT(*) FROM cart_items WHERE cart_id = $1", {cart_id}));
+      if (store::as_int(count.rows[0][0]) >= static_cast<int64_t>(kMaxCartLines)) {
+        return core::Error::make(core::ErrorCode::kConflict,
+                                 "a cart holds at most 100 different books", "cart-full");
+      }
+      LM_TRY(
+          conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES "
+                    "($1, $2, $3, $4)",
+                    {cart_id, book.pk, want, telemetry::utc_timestamp_ms()}));
+    } else {
+      LM_TRY(conn.exec("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND book_id = $2",
+                       {cart_id, book.pk, want}));
+    }
+    return core::ok();
+  });
+}
+
+core::Result<Cart> CartService::set_quantity(const CartOwner& owner, const std::string& book_id,
+                                             int64_t quantity) {
+  LM_TRY(check_quantity(quantity));
+  return mutate(owner, true, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
+    LM_ASSIGN_OR_RETURN(auto book, find_book(conn, book_id));
+    LM_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT quantity FROM cart_items WHERE cart_id = $1 "
+                                              "AND book_id = $2",
+                                              {cart_id, book.pk}));
+    // Lowering a quantity is always allowed; raising it needs the stock.
+    const int64_t have = rows.empty() ? 0 : store::as_int(rows.rows[0][0]);
+    if (quantity > have) LM_TRY(check_stock(book_id, quantity, book.stock));
+    if (rows.empty()) {
+      LM_ASSIGN_OR_RETURN(
+          auto count, conn.query("SELECT COUNT(*) FROM cart_items WHERE cart_id = $1", {cart_id}));
+      if (store::as_int(count.rows[0][0]) >= static_cast<int64_t>(kMaxCartLines)) {
+        return core::Error::make(core::ErrorCode::kConflict,
+                                 "a cart holds at most 100 different books", "cart-full");
+      }
+      LM_TRY(
+          conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES "
+                    "($1, $2, $3, $4)",
+                    {cart_id, book.pk, quantity, telemetry::utc_timestamp_ms()}));
+    } else {
+      LM_TRY(conn.exec("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND book_id = $2",
+                       {cart_id, book.pk, quantity}));
+    }
+    return core::ok();
+  });
+}
+
+core::Result<Cart> CartService::remove(const CartOwner& owner, const std::string& book_id) {
+  return mutate(owner, false, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
+    LM_ASSIGN_OR_RETURN(int64_t n,
+                        conn.exec("DELETE FROM cart_items WHERE cart_id = $1 AND book_id = "
+                                  "(SELECT id FROM books WHERE ext_id = $2)",
+                                  {cart_id, book_id}));
+    if (n == 0) {
+      return core::Error::make(core::ErrorCode::kNotFound,
+                               "the cart holds no book with id '" + book_id + "'", "not-found");
+    }
+    return core::ok();
+  });
+}
+
+core::Result<Cart> CartService::clear(const CartOwner& owner) {
+  return mutate(owner, false, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
+    LM_TRY(conn.exec("DELETE FROM cart_items WHERE cart_id = $1", {cart_id}));
+    return core::ok();
+  });
+}
+
+core::Result<void> CartService::merge(const std::string& token, int64_t user_id) {
+  return store::with_transaction(store_, [&](store::Connection& conn) -> core::Result<void> {
+    LM_ASSIGN_OR_RETURN(auto anon, conn.query("SELECT id FROM carts WHERE token_hash = $1",
+                                              {core::sha256_hex(token)}));
+    if (anon.empty()) return core::ok();
+    const int64_t from = store::as_int(anon.rows[0][0]);
+    std::optional<std::string> unused;
+    LM_ASSIGN_OR_RETURN(auto to, find_cart(conn, CartOwner{user_id, {}}, true, unused));
+    LM_ASSIGN_OR_RETURN(auto lines, conn.query("SELECT book_id, quantity, added_at FROM "
+                                               "cart_items WHERE cart_id = $1",
+                                               {from}));
+    for (const auto& l : lines.rows) {
+      LM_TRY(
+          conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES ($1, "
+                    "$2, $3, $4) ON CONFLICT (cart_id, book_id) DO UPDATE SET quantity = "
+                    "CASE WHEN cart_items.quantity + excluded.quantity > 99 THEN 99 ELSE "
+                    "cart_items.quantity + excluded.quantity END",
+                    {*to, l[0], l[1], l[2]}));
+    }
+    LM_TRY(conn.exec("DELETE FROM carts WHERE id = $1", {from}));
+    telemetry::log_info("cart_merged", {{"user_id", user_id}, {"lines", lines.size()}});
+    return core::ok();
+  });
+}
+
+core::Result<std::optional<CartService::Snapshot>> CartService::load_user_cart(
+    store::Connection& conn, int64_t user_id) {
+  LM_ASSIGN_OR_RETURN(auto cart, conn.query("SELECT id FROM carts WHERE user_id = $1", {user_id}));
+  if (cart.empty()) return std::optional<Snapshot>();
+  Snapshot s;
+  s.cart_id = store::as_int(cart.rows[0][0]);
+  LM_ASSIGN_OR_RETURN(auto rows, conn.query(kLineSelect, {s.cart_id}));
+  for (const auto& r : rows.rows) s.lines.push_back({store::as_int(r[0]), line_from_row(r)});
+  return std::optional<Snapshot>(std::move(s));
+}
+
+}  // namespace libromind::shop
