@@ -135,13 +135,17 @@ core::Result<Cart> CartService::get(const CartOwner& owner) {
 }
 
 core::Result<Cart> CartService::mutate(
-    const CartOwner& owner, bool create,
+    const CartOwner& owner, bool create, bool must_exist,
     const std::function<core::Result<void>(store::Connection&, int64_t)>& fn) {
   Cart cart;
   LM_TRY(store::with_transaction(store_, [&](store::Connection& conn) -> core::Result<void> {
     std::optional<std::string> new_token;
     LM_ASSIGN_OR_RETURN(auto id, find_cart(conn, owner, create, new_token));
     if (!id) {
+      if (must_exist) {
+        return core::Error::make(core::ErrorCode::kNotFound, "the cart holds no such book",
+                                 "not-found");
+      }
       cart = summarize({});
       return core::ok();
     }
@@ -158,88 +162,98 @@ core::Result<Cart> CartService::mutate(
 core::Result<Cart> CartService::add(const CartOwner& owner, const std::string& book_id,
                                     int64_t quantity) {
   LM_TRY(check_quantity(quantity));
-  return mutate(owner, true, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
-    LM_ASSIGN_OR_RETURN(auto book, find_book(conn, book_id));
-    LM_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT quantity FROM cart_items WHERE cart_id = $1 "
-                                              "AND book_id = $2",
-                                              {cart_id, book.pk}));
-    const int64_t have = rows.empty() ? 0 : store::as_int(rows.rows[0][0]);
-    const int64_t want = have + quantity;
-    if (want > kMaxQuantity) {
-      return core::Error::make(
-          core::ErrorCode::kConflict,
-          "a cart holds at most 99 copies of a book (this one has " + std::to_string(have) + ")",
-          "quantity-limit");
-    }
-    LM_TRY(check_stock(book_id, want, book.stock));
-    if (rows.empty()) {
-      LM_ASSIGN_OR_RETURN(
-          auto count, conn.query("SELECT COUNT(*) FROM cart_items WHERE cart_id = $1", {cart_id}));
-      if (store::as_int(count.rows[0][0]) >= static_cast<int64_t>(kMaxCartLines)) {
-        return core::Error::make(core::ErrorCode::kConflict,
-                                 "a cart holds at most 100 different books", "cart-full");
-      }
-      LM_TRY(
-          conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES "
-                    "($1, $2, $3, $4)",
-                    {cart_id, book.pk, want, telemetry::utc_timestamp_ms()}));
-    } else {
-      LM_TRY(conn.exec("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND book_id = $2",
-                       {cart_id, book.pk, want}));
-    }
-    return core::ok();
-  });
+  return mutate(
+      owner, true, false, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
+        LM_ASSIGN_OR_RETURN(auto book, find_book(conn, book_id));
+        LM_ASSIGN_OR_RETURN(auto rows,
+                            conn.query("SELECT quantity FROM cart_items WHERE cart_id = $1 "
+                                       "AND book_id = $2",
+                                       {cart_id, book.pk}));
+        const int64_t have = rows.empty() ? 0 : store::as_int(rows.rows[0][0]);
+        const int64_t want = have + quantity;
+        if (want > kMaxQuantity) {
+          return core::Error::make(core::ErrorCode::kConflict,
+                                   "a cart holds at most 99 copies of a book (this one has " +
+                                       std::to_string(have) + ")",
+                                   "quantity-limit");
+        }
+        LM_TRY(check_stock(book_id, want, book.stock));
+        if (rows.empty()) {
+          LM_ASSIGN_OR_RETURN(
+              auto count,
+              conn.query("SELECT COUNT(*) FROM cart_items WHERE cart_id = $1", {cart_id}));
+          if (store::as_int(count.rows[0][0]) >= static_cast<int64_t>(kMaxCartLines)) {
+            return core::Error::make(core::ErrorCode::kConflict,
+                                     "a cart holds at most 100 different books", "cart-full");
+          }
+          LM_TRY(
+              conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES "
+                        "($1, $2, $3, $4)",
+                        {cart_id, book.pk, want, telemetry::utc_timestamp_ms()}));
+        } else {
+          LM_TRY(
+              conn.exec("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND book_id = $2",
+                        {cart_id, book.pk, want}));
+        }
+        return core::ok();
+      });
 }
 
 core::Result<Cart> CartService::set_quantity(const CartOwner& owner, const std::string& book_id,
                                              int64_t quantity) {
   LM_TRY(check_quantity(quantity));
-  return mutate(owner, true, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
-    LM_ASSIGN_OR_RETURN(auto book, find_book(conn, book_id));
-    LM_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT quantity FROM cart_items WHERE cart_id = $1 "
-                                              "AND book_id = $2",
-                                              {cart_id, book.pk}));
-    // Lowering a quantity is always allowed; raising it needs the stock.
-    const int64_t have = rows.empty() ? 0 : store::as_int(rows.rows[0][0]);
-    if (quantity > have) LM_TRY(check_stock(book_id, quantity, book.stock));
-    if (rows.empty()) {
-      LM_ASSIGN_OR_RETURN(
-          auto count, conn.query("SELECT COUNT(*) FROM cart_items WHERE cart_id = $1", {cart_id}));
-      if (store::as_int(count.rows[0][0]) >= static_cast<int64_t>(kMaxCartLines)) {
-        return core::Error::make(core::ErrorCode::kConflict,
-                                 "a cart holds at most 100 different books", "cart-full");
-      }
-      LM_TRY(
-          conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES "
-                    "($1, $2, $3, $4)",
-                    {cart_id, book.pk, quantity, telemetry::utc_timestamp_ms()}));
-    } else {
-      LM_TRY(conn.exec("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND book_id = $2",
-                       {cart_id, book.pk, quantity}));
-    }
-    return core::ok();
-  });
+  return mutate(
+      owner, true, false, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
+        LM_ASSIGN_OR_RETURN(auto book, find_book(conn, book_id));
+        LM_ASSIGN_OR_RETURN(auto rows,
+                            conn.query("SELECT quantity FROM cart_items WHERE cart_id = $1 "
+                                       "AND book_id = $2",
+                                       {cart_id, book.pk}));
+        // Lowering a quantity is always allowed; raising it needs the stock.
+        const int64_t have = rows.empty() ? 0 : store::as_int(rows.rows[0][0]);
+        if (quantity > have) LM_TRY(check_stock(book_id, quantity, book.stock));
+        if (rows.empty()) {
+          LM_ASSIGN_OR_RETURN(
+              auto count,
+              conn.query("SELECT COUNT(*) FROM cart_items WHERE cart_id = $1", {cart_id}));
+          if (store::as_int(count.rows[0][0]) >= static_cast<int64_t>(kMaxCartLines)) {
+            return core::Error::make(core::ErrorCode::kConflict,
+                                     "a cart holds at most 100 different books", "cart-full");
+          }
+          LM_TRY(
+              conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES "
+                        "($1, $2, $3, $4)",
+                        {cart_id, book.pk, quantity, telemetry::utc_timestamp_ms()}));
+        } else {
+          LM_TRY(
+              conn.exec("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND book_id = $2",
+                        {cart_id, book.pk, quantity}));
+        }
+        return core::ok();
+      });
 }
 
 core::Result<Cart> CartService::remove(const CartOwner& owner, const std::string& book_id) {
-  return mutate(owner, false, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
-    LM_ASSIGN_OR_RETURN(int64_t n,
-                        conn.exec("DELETE FROM cart_items WHERE cart_id = $1 AND book_id = "
-                                  "(SELECT id FROM books WHERE ext_id = $2)",
-                                  {cart_id, book_id}));
-    if (n == 0) {
-      return core::Error::make(core::ErrorCode::kNotFound,
-                               "the cart holds no book with id '" + book_id + "'", "not-found");
-    }
-    return core::ok();
-  });
+  return mutate(
+      owner, false, true, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
+        LM_ASSIGN_OR_RETURN(int64_t n,
+                            conn.exec("DELETE FROM cart_items WHERE cart_id = $1 AND book_id = "
+                                      "(SELECT id FROM books WHERE ext_id = $2)",
+                                      {cart_id, book_id}));
+        if (n == 0) {
+          return core::Error::make(core::ErrorCode::kNotFound,
+                                   "the cart holds no book with id '" + book_id + "'", "not-found");
+        }
+        return core::ok();
+      });
 }
 
 core::Result<Cart> CartService::clear(const CartOwner& owner) {
-  return mutate(owner, false, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
-    LM_TRY(conn.exec("DELETE FROM cart_items WHERE cart_id = $1", {cart_id}));
-    return core::ok();
-  });
+  return mutate(owner, false, false,
+                [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
+                  LM_TRY(conn.exec("DELETE FROM cart_items WHERE cart_id = $1", {cart_id}));
+                  return core::ok();
+                });
 }
 
 core::Result<void> CartService::merge(const std::string& token, int64_t user_id) {

@@ -90,7 +90,7 @@ class CartService {
                                                  std::optional<std::string>& new_token);
   core::Result<Cart> read(store::Connection& conn, int64_t cart_id);
   core::Result<Cart> mutate(
-      const CartOwner& owner, bool create,
+      const CartOwner& owner, bool create, bool must_exist,
       const std::function<core::Result<void>(store::Connection&, int64_t)>& fn);
 
   store::Store& store_;

@@ -167,6 +167,17 @@ core::Result<Placed> OrderService::checkout(const CheckoutRequest& req) {
     LM_ASSIGN_OR_RETURN(auto existing, find_by_key(*conn, req));
     if (existing) return std::move(*existing);
   }
+  auto r = attempt(req);
+  if (r || r.error().code == core::ErrorCode::kUnprocessable) return r;
+  // A concurrent request with the same key may have won meanwhile (and emptied the cart this
+  // one then found empty): answer like a retry of it.
+  LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
+  LM_ASSIGN_OR_RETURN(auto existing, find_by_key(*conn, req));
+  if (existing) return std::move(*existing);
+  return r;
+}
+
+core::Result<Placed> OrderService::attempt(const CheckoutRequest& req) {
   std::optional<CartService::Snapshot> snap;
   {
     LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
@@ -215,15 +226,7 @@ core::Result<Placed> OrderService::checkout(const CheckoutRequest& req) {
   }
   if (!placed) {
     (void)payments_.void_authorization(auth.reference);
-    const auto& e = placed.error();
-    // Our own idempotency key won a race, in this process or another: answer like a retry.
-    const bool unique_clash = e.code == core::ErrorCode::kConflict && e.type.empty();
-    if (e.type == kReplaySignal || unique_clash) {
-      LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
-      LM_ASSIGN_OR_RETURN(auto existing, find_by_key(*conn, req));
-      if (existing) return std::move(*existing);
-    }
-    return e;
+    return placed.error();  // checkout() looks for a winner with the same key
   }
   LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
   LM_ASSIGN_OR_RETURN(auto rows,

@@ -117,6 +117,7 @@ class OrderService {
                                  const std::string& status);
 
  private:
+  core::Result<Placed> attempt(const CheckoutRequest& request);
   core::Result<std::optional<Placed>> find_by_key(store::Connection& conn,
                                                   const CheckoutRequest& req);
   core::Result<Order> load(store::Connection& conn, int64_t pk, bool with_details);

@@ -4,6 +4,8 @@
 scripts/pg-test-server.sh, or LIBROMIND_TEST_PG_URL) and hands out fresh, empty databases.
 `server` (session) is one `libromind serve` per store over a database migrated and loaded with
 sample-200.jsonl; tests must not write to that database (CLI tests use `fresh_db`).
+`shop_server` (module) is a writable shop (shop_support.Shop): its own fresh database with the
+sample and an administrator, and a server whose token signing key the tests know.
 """
 
 from __future__ import annotations
@@ -111,6 +113,14 @@ def server(loaded_url):
     srv = ServerProcess(loaded_url, "--access-log", "true", "--cors-origins", CORS_ORIGIN)
     yield srv
     srv.kill()
+
+
+@pytest.fixture(scope="module")
+def shop_server(store):
+    from shop_support import Shop
+    shop = Shop.start(store)
+    yield shop
+    shop.kill()
 
 
 @pytest.fixture

@@ -1,0 +1,3 @@
+module libromind-bench-shop
+
+go 1.22
