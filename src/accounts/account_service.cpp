@@ -226,6 +226,8 @@ core::Result<Session> AccountService::refresh(std::string_view refresh_token) {
                     {family, t}));
       telemetry::log_warn("refresh_token_reuse", {{"user_id", store::as_int(r[5])}});
       failure = invalid_refresh("refresh token was already used; the session was revoked");
+      failure->type = "refresh-token-reused";
+      failure->type = "refresh-token-reused";
       return core::ok();
     }
     if (store::as_int(r[2]) <= t) {

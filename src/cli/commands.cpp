@@ -307,8 +307,9 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   catalog::ChangeFeed feed(store, std::chrono::milliseconds(s.change_poll_ms));
   feed.start();
   http::Router router;
-  http::ApiServices api{store, metrics, catalog,  catalog_admin, accounts,
-                        carts, orders,  feedback, auth,          shop_options};
+  http::ShopMetrics shop_metrics(metrics);
+  http::ApiServices api{store,  metrics,  catalog, catalog_admin, accounts,    carts,
+                        orders, feedback, auth,    shop_metrics,  shop_options};
   http::register_api_routes(router, api);
 
   // Preflights advertise exactly the methods the API routes (plus HEAD and OPTIONS).

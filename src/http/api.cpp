@@ -8,10 +8,10 @@ namespace libromind::http {
 void register_api_routes(Router& router, ApiServices& s) {
   register_ops_routes(router, s.store, s.metrics);
   register_catalog_routes(router, s.catalog);
-  register_account_routes(router, s.accounts, s.carts, s.auth, s.shop_options);
+  register_account_routes(router, s.accounts, s.carts, s.auth, s.shop_options, s.shop_metrics);
   register_cart_routes(router, s.carts, s.auth, s.shop_options);
-  register_order_routes(router, s.orders, s.auth);
-  register_feedback_routes(router, s.feedback, s.auth);
+  register_order_routes(router, s.orders, s.auth, s.shop_metrics);
+  register_feedback_routes(router, s.feedback, s.auth, s.shop_metrics);
   register_admin_catalog_routes(router, s.catalog_admin, s.catalog, s.auth);
 }
 

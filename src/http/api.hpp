@@ -19,6 +19,7 @@ struct ApiServices {
   shop::OrderService& orders;
   feedback::FeedbackService& feedback;
   const Authenticator& auth;
+  ShopMetrics& shop_metrics;  // must outlive the router
   ShopRouteOptions shop_options;
 };
 

@@ -110,7 +110,7 @@ TEST_P(AccountServiceTest, reusing_a_refresh_token_revokes_the_whole_family) {
   // current tokens of that login stop working.
   auto replay = accounts_->refresh(s1.refresh_token);
   ASSERT_FALSE(replay);
-  EXPECT_EQ(replay.error().type, "invalid-refresh-token");
+  EXPECT_EQ(replay.error().type, "refresh-token-reused");
   EXPECT_FALSE(accounts_->refresh(s2->refresh_token));
   // Another login of the same user is a different family and keeps working.
   Session other = login_ok("a@example.org");

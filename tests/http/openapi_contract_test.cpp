@@ -35,8 +35,9 @@ std::set<std::string> service_routes() {
   shop::OrderService orders(**st, payments);
   feedback::FeedbackService feedback(**st);
   Authenticator auth(accounts);
-  ApiServices api{**st,  metrics, catalog,  catalog_admin, accounts,
-                  carts, orders,  feedback, auth,          {}};
+  ShopMetrics shop_metrics(metrics);
+  ApiServices api{**st,   metrics,  catalog, catalog_admin, accounts, carts,
+                  orders, feedback, auth,    shop_metrics,  {}};
   Router router;
   register_api_routes(router, api);
   std::set<std::string> out;

@@ -22,27 +22,30 @@ ojson session_json(const accounts::Session& s) {
 
 void register_account_routes(Router& router, accounts::AccountService& accounts,
                              shop::CartService& carts, const Authenticator& auth,
-                             const ShopRouteOptions& options) {
-  router.add("POST", "/api/v1/auth/register", [&accounts](Request& req) {
+                             const ShopRouteOptions& options, ShopMetrics& metrics) {
+  router.add("POST", "/api/v1/auth/register", [&accounts, &metrics](Request& req) {
     if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     return guarded(req, [&]() -> core::Result<Response> {
       LM_ASSIGN_OR_RETURN(auto body, json_body(req, {"email", "password"}));
       LM_ASSIGN_OR_RETURN(auto email, required_str(body, "email", 254));
       LM_ASSIGN_OR_RETURN(auto password, required_str(body, "password", 1024));
-      LM_ASSIGN_OR_RETURN(auto user, accounts.register_user(email, password));
-      return json_ok(201, {{"user", user_json(user)}});
+      auto user = accounts.register_user(email, password);
+      metrics.registrations.with({user ? "ok" : outcome(user.error())}).inc();
+      if (!user) return user.error();
+      return json_ok(201, {{"user", user_json(*user)}});
     });
   });
 
-  router.add("POST", "/api/v1/auth/login", [&accounts, &carts, options](Request& req) {
+  router.add("POST", "/api/v1/auth/login", [&accounts, &carts, &metrics, options](Request& req) {
     if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     return guarded(req, [&]() -> core::Result<Response> {
       LM_ASSIGN_OR_RETURN(auto body, json_body(req, {"email", "password"}));
       LM_ASSIGN_OR_RETURN(auto email, required_str(body, "email", 254));
       LM_ASSIGN_OR_RETURN(auto password, required_str(body, "password", 1024));
-      LM_ASSIGN_OR_RETURN(
-          auto session,
-          accounts.login(email, password, client_address(req, options.trusted_proxies)));
+      auto login = accounts.login(email, password, client_address(req, options.trusted_proxies));
+      metrics.logins.with({login ? "ok" : outcome(login.error())}).inc();
+      if (!login) return login.error();
+      const accounts::Session& session = *login;
       Response r = json_ok(200, session_json(session));
       // An anonymous cart joins the user's cart; its token is then of no more use.
       if (auto token = cart_token(req)) {
@@ -53,13 +56,15 @@ void register_account_routes(Router& router, accounts::AccountService& accounts,
     });
   });
 
-  router.add("POST", "/api/v1/auth/refresh", [&accounts](Request& req) {
+  router.add("POST", "/api/v1/auth/refresh", [&accounts, &metrics](Request& req) {
     if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     return guarded(req, [&]() -> core::Result<Response> {
       LM_ASSIGN_OR_RETURN(auto body, json_body(req, {"refresh_token"}));
       LM_ASSIGN_OR_RETURN(auto token, required_str(body, "refresh_token", 256));
-      LM_ASSIGN_OR_RETURN(auto session, accounts.refresh(token));
-      return json_ok(200, session_json(session));
+      auto session = accounts.refresh(token);
+      metrics.refreshes.with({session ? "ok" : outcome(session.error())}).inc();
+      if (!session) return session.error();
+      return json_ok(200, session_json(*session));
     });
   });
 

@@ -35,8 +35,8 @@ core::Result<std::string> feedback_id_of(Request& req) {
 }  // namespace
 
 void register_feedback_routes(Router& router, feedback::FeedbackService& fb,
-                              const Authenticator& auth) {
-  router.add("POST", "/api/v1/feedback", [&fb, &auth](Request& req) {
+                              const Authenticator& auth, ShopMetrics& metrics) {
+  router.add("POST", "/api/v1/feedback", [&fb, &auth, &metrics](Request& req) {
     if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     return guarded(req, [&]() -> core::Result<Response> {
       LM_ASSIGN_OR_RETURN(auto who, auth.require(req));
@@ -51,6 +51,7 @@ void register_feedback_routes(Router& router, feedback::FeedbackService& fb,
       LM_ASSIGN_OR_RETURN(v.vote, required_str(body, "vote", 10));
       LM_ASSIGN_OR_RETURN(v.comment, str_field(body, "comment", 2000));
       LM_ASSIGN_OR_RETURN(auto voted, fb.vote(v));
+      metrics.votes.with({voted.vote.vote}).inc();
       return json_ok(voted.created ? 201 : 200, vote_json(voted.vote));
     });
   });

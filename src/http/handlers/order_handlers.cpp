@@ -133,13 +133,26 @@ core::Result<shop::CheckoutRequest> parse_checkout(const Request& req, const Pri
 
 }  // namespace
 
-void register_order_routes(Router& router, shop::OrderService& orders, const Authenticator& auth) {
-  router.add("POST", "/api/v1/orders", [&orders, &auth](Request& req) {
+void register_order_routes(Router& router, shop::OrderService& orders, const Authenticator& auth,
+                           ShopMetrics& metrics) {
+  router.add("POST", "/api/v1/orders", [&orders, &auth, &metrics](Request& req) {
     if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     return guarded(req, [&]() -> core::Result<Response> {
       LM_ASSIGN_OR_RETURN(auto who, auth.require(req));
       LM_ASSIGN_OR_RETURN(auto checkout, parse_checkout(req, who));
-      LM_ASSIGN_OR_RETURN(auto placed, orders.checkout(checkout));
+      const auto started = std::chrono::steady_clock::now();
+      auto result = orders.checkout(checkout);
+      metrics.checkout_seconds.get().observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      metrics.checkouts
+          .with({result ? (result->replayed ? "replayed" : "placed") : outcome(result.error())})
+          .inc();
+      if (!result) return result.error();
+      const shop::Placed& placed = *result;
+      if (!placed.replayed) {
+        metrics.revenue_cents.with({placed.order.currency})
+            .inc(static_cast<double>(placed.order.total_cents));
+      }
       Response r = json_ok(201, order_json(placed.order, true));
       r.set_header("Location", "/api/v1/orders/" + placed.order.id);
       if (placed.replayed) r.set_header("Idempotent-Replayed", "true");
@@ -188,18 +201,19 @@ void register_order_routes(Router& router, shop::OrderService& orders, const Aut
     });
   });
 
-  router.add("POST", "/api/v1/orders/{id}/cancel", [&orders, &auth](Request& req) {
+  router.add("POST", "/api/v1/orders/{id}/cancel", [&orders, &auth, &metrics](Request& req) {
     if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     return guarded(req, [&]() -> core::Result<Response> {
       LM_ASSIGN_OR_RETURN(auto who, auth.require(req));
       LM_ASSIGN_OR_RETURN(auto id, order_id_of(req));
       LM_ASSIGN_OR_RETURN(auto order,
                           orders.set_status({who.user_id, who.admin()}, id, "cancelled"));
+      metrics.status_changes.with({"cancelled"}).inc();
       return json_ok(200, order_json(order, true));
     });
   });
 
-  router.add("PATCH", "/api/v1/admin/orders/{id}", [&orders, &auth](Request& req) {
+  router.add("PATCH", "/api/v1/admin/orders/{id}", [&orders, &auth, &metrics](Request& req) {
     if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     return guarded(req, [&]() -> core::Result<Response> {
       LM_ASSIGN_OR_RETURN(auto who, auth.require_admin(req));
@@ -207,6 +221,7 @@ void register_order_routes(Router& router, shop::OrderService& orders, const Aut
       LM_ASSIGN_OR_RETURN(auto body, json_body(req, {"status"}));
       LM_ASSIGN_OR_RETURN(auto status, required_str(body, "status", 20));
       LM_ASSIGN_OR_RETURN(auto order, orders.set_status({who.user_id, true}, id, status));
+      metrics.status_changes.with({order.status}).inc();
       return json_ok(200, order_json(order, true));
     });
   });

@@ -14,8 +14,26 @@
 #include "http/router.hpp"
 #include "shop/cart_service.hpp"
 #include "shop/order_service.hpp"
+#include "telemetry/metrics.hpp"
 
 namespace libromind::http {
+
+// What an operator asks about the shop: sign-ins and their failures, refresh-token reuse
+// (stolen tokens), checkouts by outcome, revenue, order state changes, feedback votes.
+struct ShopMetrics {
+  explicit ShopMetrics(telemetry::Registry& r);
+  telemetry::Family<telemetry::Counter>& registrations;
+  telemetry::Family<telemetry::Counter>& logins;
+  telemetry::Family<telemetry::Counter>& refreshes;
+  telemetry::Family<telemetry::Counter>& checkouts;
+  telemetry::Family<telemetry::Histogram>& checkout_seconds;
+  telemetry::Family<telemetry::Counter>& revenue_cents;
+  telemetry::Family<telemetry::Counter>& status_changes;
+  telemetry::Family<telemetry::Counter>& votes;
+};
+
+// The outcome label of a call: "ok", or the error's problem type (a fixed set).
+std::string outcome(const core::Error& e);
 
 struct ShopRouteOptions {
   std::set<std::string> trusted_proxies;  // peers whose X-Forwarded-For is believed
@@ -24,12 +42,13 @@ struct ShopRouteOptions {
 
 void register_account_routes(Router& router, accounts::AccountService& accounts,
                              shop::CartService& carts, const Authenticator& auth,
-                             const ShopRouteOptions& options);
+                             const ShopRouteOptions& options, ShopMetrics& metrics);
 void register_cart_routes(Router& router, shop::CartService& carts, const Authenticator& auth,
                           const ShopRouteOptions& options);
-void register_order_routes(Router& router, shop::OrderService& orders, const Authenticator& auth);
+void register_order_routes(Router& router, shop::OrderService& orders, const Authenticator& auth,
+                           ShopMetrics& metrics);
 void register_feedback_routes(Router& router, feedback::FeedbackService& feedback,
-                              const Authenticator& auth);
+                              const Authenticator& auth, ShopMetrics& metrics);
 void register_admin_catalog_routes(Router& router, catalog::CatalogAdmin& admin,
                                    catalog::CatalogService& catalog, const Authenticator& auth);
 
