@@ -44,7 +44,7 @@ core::Result<void> check_text(const std::string& s, const char* field, size_t ma
 }
 
 StatsRow make_row(std::string key, int64_t up, int64_t down) {
-  StatsRow r{std::move(key), up, down, 0};
+  StatsRow r{std::move(key), {}, up, down, 0};
   r.up_rate = up + down > 0 ? static_cast<double>(up) / static_cast<double>(up + down) : 0;
   return r;
 }
@@ -195,6 +195,17 @@ core::Result<Stats> FeedbackService::stats(const StatsQuery& q) {
   for (const auto& r : by_pipeline.rows) {
     s.by_pipeline.push_back(
         make_row(store::as_string(r[0]), store::as_int(r[1]), store::as_int(r[2])));
+  }
+  LM_ASSIGN_OR_RETURN(auto by_both,
+                      conn->query("SELECT SUBSTR(created_at, 1, 10) AS day, pipeline, " + counts +
+                                      " FROM feedback" + where +
+                                      " GROUP BY SUBSTR(created_at, 1, 10), pipeline ORDER BY day "
+                                      "DESC, pipeline",
+                                  p));
+  for (const auto& r : by_both.rows) {
+    StatsRow row = make_row(store::as_string(r[0]), store::as_int(r[2]), store::as_int(r[3]));
+    row.pipeline = store::as_string(r[1]);
+    s.by_day_and_pipeline.push_back(std::move(row));
   }
   s.up_rate = make_row("", s.up, s.down).up_rate;
   return s;

@@ -46,7 +46,8 @@ struct Voted {
 };
 
 struct StatsRow {
-  std::string key;  // the day (YYYY-MM-DD) or the pipeline
+  std::string key;       // the day (YYYY-MM-DD) or the pipeline
+  std::string pipeline;  // by_day_and_pipeline only
   int64_t up = 0;
   int64_t down = 0;
   double up_rate = 0;  // up / (up + down)
@@ -58,6 +59,8 @@ struct Stats {
   double up_rate = 0;
   std::vector<StatsRow> by_day;       // newest first
   std::vector<StatsRow> by_pipeline;  // most votes first
+  // One row per (day, pipeline): how each configuration did over time. Newest day first.
+  std::vector<StatsRow> by_day_and_pipeline;
 };
 
 struct StatsQuery {

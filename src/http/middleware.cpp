@@ -64,8 +64,9 @@ std::optional<Response> CorsMiddleware::before(Request& req) {
   r.status = 204;
   r.content_type.clear();
   r.set_header("Access-Control-Allow-Methods", methods_);
-  r.set_header("Access-Control-Allow-Headers",
-               "Authorization, Content-Type, If-None-Match, Idempotency-Key, X-Request-Id");
+  r.set_header(
+      "Access-Control-Allow-Headers",
+      "Authorization, Content-Type, If-None-Match, Idempotency-Key, X-Cart-Token, X-Request-Id");
   r.set_header("Access-Control-Max-Age", "600");
   return r;
 }
@@ -74,7 +75,8 @@ void CorsMiddleware::after(const Request& req, Response& resp) {
   const auto* origin = req.header("origin");
   if (!origin || !origins_.count(*origin)) return;
   resp.set_header("Access-Control-Allow-Origin", *origin);
-  resp.set_header("Access-Control-Expose-Headers", "ETag, X-Request-Id, Retry-After");
+  resp.set_header("Access-Control-Expose-Headers",
+                  "ETag, X-Request-Id, Retry-After, Location, Idempotent-Replayed");
   const auto* vary = resp.header("Vary");
   resp.set_header("Vary", vary ? *vary + ", Origin" : "Origin");
 }

@@ -91,6 +91,10 @@ TEST_P(FeedbackServiceTest, stats_count_up_and_down_by_day_and_pipeline) {
   EXPECT_EQ(s->by_pipeline[0].key, "unknown");
   EXPECT_EQ(s->by_pipeline[0].up, 2);
   EXPECT_DOUBLE_EQ(s->by_pipeline[0].up_rate, 1.0);
+  ASSERT_EQ(s->by_day_and_pipeline.size(), 2u);
+  EXPECT_EQ(s->by_day_and_pipeline[1].key, "2026-01-02");
+  EXPECT_EQ(s->by_day_and_pipeline[1].pipeline, "hybrid-v1");
+  EXPECT_EQ(s->by_day_and_pipeline[1].down, 1);
   StatsQuery q;
   q.from = "2026-01-02";
   q.to = "2026-01-02";

@@ -26,6 +26,18 @@ ojson rows_json(const std::vector<feedback::StatsRow>& rows, const char* key) {
   return out;
 }
 
+ojson both_json(const std::vector<feedback::StatsRow>& rows) {
+  ojson out = ojson::array();
+  for (const auto& r : rows) {
+    out.push_back({{"day", r.key},
+                   {"pipeline", r.pipeline},
+                   {"up", r.up},
+                   {"down", r.down},
+                   {"up_rate", r.up_rate}});
+  }
+  return out;
+}
+
 core::Result<std::string> feedback_id_of(Request& req) {
   const std::string& id = req.path_params["id"];
   if (!valid_public_id(id)) return core::Error::not_found("no feedback with id '" + id + "'");
@@ -115,7 +127,8 @@ void register_feedback_routes(Router& router, feedback::FeedbackService& fb,
                            {"down", s.down},
                            {"up_rate", s.up_rate},
                            {"by_day", rows_json(s.by_day, "day")},
-                           {"by_pipeline", rows_json(s.by_pipeline, "pipeline")}});
+                           {"by_pipeline", rows_json(s.by_pipeline, "pipeline")},
+                           {"by_day_and_pipeline", both_json(s.by_day_and_pipeline)}});
     });
   });
 }
