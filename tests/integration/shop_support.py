@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lm_support import SAMPLE, Client, Response, ServerProcess, run_cli
@@ -314,8 +313,8 @@ class Shop:
         return self._admin
 
     def token_for(self, user_id: int, role: str = "customer", **kw) -> str:
-        return sign_jwt({"alg": "HS256", "typ": "JWT", "kid": self.kid}, claims(user_id, role, **kw),
-                        self.secret)
+        header = {"alg": "HS256", "typ": "JWT", "kid": self.kid}
+        return sign_jwt(header, claims(user_id, role, **kw), self.secret)
 
     # -- admin catalogue -----------------------------------------------------------------------
     def create_book(self, *, price_cents: int = 1500, stock: int = 50, **fields) -> dict:

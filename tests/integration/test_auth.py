@@ -9,7 +9,7 @@ import time
 import pytest
 
 from shop_support import (ADMIN_EMAIL, PASSWORD, Shop, assert_problem, b64url, b64url_decode,
-                          call, claims, jwt_parts, key_spec, login, logout, new_secret, refresh,
+                          claims, jwt_parts, key_spec, login, logout, new_secret, refresh,
                           register, sign_jwt, unique, unique_email, wait_until_second_start)
 
 ME = "/api/v1/me"
@@ -182,9 +182,11 @@ def test_refresh_rotates_and_reuse_revokes_the_family(shop, reader):
     assert jwt_parts(s2["access_token"])[1]["sid"] == jwt_parts(s1["access_token"])[1]["sid"]
 
     # the old token again: a reuse, which revokes the whole family ...
-    assert_problem(refresh(shop.client, s1["refresh_token"]), 401, "invalid-refresh-token")
-    # ... so the new one is dead as well
+    assert_problem(refresh(shop.client, s1["refresh_token"]), 401, "refresh-token-reused")
+    # ... so the new one is dead as well (and so is the reused one, for good)
     assert_problem(refresh(shop.client, s2["refresh_token"]), 401, "invalid-refresh-token")
+    assert_problem(refresh(shop.client, s1["refresh_token"]), 401,
+                   {"invalid-refresh-token", "refresh-token-reused"})
     # other sessions of the user are untouched
     s3 = login(shop.client, reader.email).json()
     assert refresh(shop.client, s3["refresh_token"]).status == 200
@@ -330,7 +332,8 @@ def test_a_bad_token_on_a_public_route_is_still_401(shop):
 def test_key_rotation(shop, reader):
     new = new_secret()
     keys = f"{key_spec('k2', new)};{key_spec(shop.kid, shop.secret)}"
-    rotated = Shop.start(shop.store, url=shop.url, secret=new, kid="k2", jwt_keys=keys)
+    rotated = Shop.start(shop.store, "--access-token-ttl", "60", url=shop.url, secret=new,
+                         kid="k2", jwt_keys=keys)
     try:
         # tokens signed by the old key (first server) still work
         r = me(rotated, reader.token)
@@ -338,8 +341,9 @@ def test_key_rotation(shop, reader):
         assert r.json()["id"] == reader.id
         # new tokens are signed by the new key
         s = login(rotated.client, reader.email).json()
-        header, _, _ = jwt_parts(s["access_token"])
+        header, payload, _ = jwt_parts(s["access_token"])
         assert header["kid"] == "k2"
+        assert s["expires_in"] == 60 and payload["exp"] - payload["iat"] == 60
         assert me(rotated, s["access_token"]).status == 200
         # a server that does not know k2 rejects them
         assert_problem(me(shop, s["access_token"]), 401, "invalid-token")
@@ -465,3 +469,49 @@ def test_right_most_untrusted_hop_names_the_client(proxied):
     r = login(proxied.client, user.email, PASSWORD,
               headers={"X-Forwarded-For": f"10.8.8.8, {real}, 127.0.0.1"})
     assert_problem(r, 429, "login-throttled")
+
+
+# ---- account administration (CLI) on a running shop ----------------------------------------
+
+
+def _password_file(tmp_path, text):
+    p = tmp_path / "pw"
+    p.write_text(text + "\n")
+    return str(p)
+
+
+def test_cli_set_password_ends_sessions(shop, tmp_path):
+    from lm_support import run_cli
+    user = shop.new_user("cli")
+    r = run_cli("user", "set-password", "--database-url", shop.url, "--email", user.email,
+                "--argon2-memory-kib", "19456", "--password-file",
+                _password_file(tmp_path, "a brand new passphrase"))
+    assert r.rc == 0, r
+    assert_problem(refresh(shop.client, user.refresh_token), 401, "invalid-refresh-token")
+    assert_problem(login(shop.client, user.email, PASSWORD), 401, "invalid-credentials")
+    assert login(shop.client, user.email, "a brand new passphrase").status == 200
+    # the policy applies to the CLI as well
+    r = run_cli("user", "set-password", "--database-url", shop.url, "--email", user.email,
+                "--argon2-memory-kib", "19456", "--password-file",
+                _password_file(tmp_path, "password1234"))
+    assert r.rc != 0, r
+
+
+def test_cli_set_role_takes_effect_at_the_next_sign_in(shop):
+    from lm_support import run_cli
+    user = shop.new_user("promoted")
+    r = run_cli("user", "set-role", "--database-url", shop.url, "--email", user.email,
+                "--role", "admin")
+    assert r.rc == 0, r
+    s = login(shop.client, user.email).json()
+    assert s["user"]["role"] == "admin"
+    target = f"/api/v1/orders?user={user.id}"  # administrators only
+    assert shop.client.get(target, headers={"Authorization": f"Bearer {s['access_token']}"}
+                           ).status == 200
+    # the old token still carries the old role until it expires (stateless access tokens) ...
+    assert_problem(shop.client.get(target, headers=user.auth), 403, "forbidden")
+    # ... but a refresh reads the role afresh
+    r = refresh(shop.client, user.refresh_token)
+    assert r.status == 200, r
+    assert jwt_parts(r.json()["access_token"])[1]["role"] == "admin"
+    assert r.json()["user"]["role"] == "admin"

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from shop_support import (PASSWORD, add_to_cart, assert_problem, call, get_cart, line, login,
-                          set_quantity, unique)
+from shop_support import (PASSWORD, Shop, add_to_cart, assert_problem, call, checkout_body,
+                          get_cart, line, login, set_quantity, unique)
 
 CART = "/api/v1/cart"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -176,7 +176,8 @@ def test_delete_cart_clears_it(shop, book):
 @pytest.mark.parametrize("quantity", [0, 100, -1, "x", "2", 1.5, 2.0, True, [1], {"n": 1},
                                       99999999999999999999, 10 ** 30, -(10 ** 30)])
 def test_bad_quantity_is_400(shop, book, quantity):
-    r = call(shop.client, "POST", "/api/v1/cart/items", {"book_id": book["id"], "quantity": quantity})
+    r = call(shop.client, "POST", "/api/v1/cart/items",
+             {"book_id": book["id"], "quantity": quantity})
     assert_problem(r, 400, "invalid-parameter", field="quantity")
     assert "set-cookie" not in r.headers
     assert_problem(set_quantity(shop.client, book["id"], quantity), 400, "invalid-parameter",
@@ -354,3 +355,78 @@ def test_a_cart_holds_at_most_100_books(shop):
     assert len(cart["items"]) == 100 and cart["item_count"] == 100
     # a book already in the cart can still get more copies
     assert add_to_cart(shop.client, books[5]["id"], 1, cart_token=token).status == 200
+
+
+# ---- browsers: Secure cookies and CORS --------------------------------------------------------
+
+ORIGIN = "http://shop.example"
+
+
+@pytest.fixture(scope="module")
+def browser_shop(shop):
+    """A second server on the same database, as deployed behind HTTPS for a browser front end."""
+    s = Shop.start(shop.store, "--secure-cookies", "true", "--cors-origins", ORIGIN,
+                   url=shop.url, secret=shop.secret, kid=shop.kid)
+    yield s
+    s.kill()
+
+
+def test_secure_cookies(browser_shop, shop):
+    book = shop.create_book(stock=5)
+    r = add_to_cart(browser_shop.client, book["id"], 1)
+    assert r.status == 200, r
+    parts = [p.strip() for p in r.headers["set-cookie"].split(";")]
+    assert "Secure" in parts and "HttpOnly" in parts and "SameSite=Lax" in parts, parts
+
+
+@pytest.mark.parametrize("method,target,headers", [
+    ("POST", "/api/v1/cart/items", "Content-Type, X-Cart-Token"),
+    ("PUT", "/api/v1/cart/items/pg-84", "Content-Type, X-Cart-Token"),
+    ("DELETE", "/api/v1/cart", "X-Cart-Token"),
+    ("POST", "/api/v1/orders", "Authorization, Content-Type, Idempotency-Key"),
+    ("PATCH", "/api/v1/admin/books/pg-84", "Authorization, Content-Type"),
+])
+def test_cors_preflight_allows_the_shop_headers(browser_shop, method, target, headers):
+    r = browser_shop.client.request("OPTIONS", target, headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": headers})
+    assert r.status == 204, r
+    assert r.headers.get("access-control-allow-origin") == ORIGIN
+    methods = {m.strip() for m in r.headers.get("access-control-allow-methods", "").split(",")}
+    assert method in methods, methods
+    allowed = {h.strip().lower() for h in r.headers.get("access-control-allow-headers",
+                                                        "").split(",")}
+    wanted = {h.strip().lower() for h in headers.split(",")}
+    assert wanted <= allowed, wanted - allowed
+
+
+def test_cors_exposes_the_shop_response_headers(browser_shop, shop):
+    """A browser can read the new cart's token from the body, and the order's Location and
+    Idempotent-Replayed only when they are exposed."""
+    book = shop.create_book(stock=5)
+    user = shop.new_user("browser")
+    add_to_cart(browser_shop.client, book["id"], 1, token=user.token)
+    r = call(browser_shop.client, "POST", "/api/v1/orders", checkout_body(), token=user.token,
+             headers={"Origin": ORIGIN, "Idempotency-Key": unique("key-")})
+    assert r.status == 201, r
+    assert r.headers.get("access-control-allow-origin") == ORIGIN
+    exposed = {h.strip().lower() for h in r.headers.get("access-control-expose-headers",
+                                                        "").split(",")}
+    assert {"location", "idempotent-replayed", "x-request-id"} <= exposed, exposed
+
+
+def test_merge_never_makes_a_cart_of_more_than_100_books(shop):
+    """A user's full cart (100 books) and an anonymous cart with one more: the merged cart
+    still holds at most 100 books (and reads back within the contract's maxItems)."""
+    books = [shop.create_book(stock=5, id=unique("mfull-")) for _ in range(101)]
+    user = shop.new_user("mergefull")
+    for b in books[:100]:
+        assert add_to_cart(shop.client, b["id"], 1, token=user.token).status == 200
+    token = new_anonymous_cart(shop, books[100]["id"])
+    r = login(shop.client, user.email, PASSWORD, headers={"X-Cart-Token": token})
+    assert r.status in (200, 409), r
+    n = int(shop.scalar("SELECT COUNT(*) FROM cart_items ci JOIN carts c ON c.id = ci.cart_id "
+                        f"WHERE c.user_id = {user.id}"))
+    assert n <= 100, f"the merged cart holds {n} books"
+    cart = get_cart(shop.client, token=user.token)  # validated against maxItems: 100
+    assert len(cart["items"]) <= 100

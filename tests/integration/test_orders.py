@@ -454,3 +454,25 @@ def test_admin_reads_any_order(shop, buyer):
     r = shop.client.get(f"{ORDERS}/{order['id']}", headers=shop.admin.auth)
     assert r.status == 200 and r.json()["id"] == order["id"]
     assert r.json()["user"] == {"id": buyer.id, "email": buyer.email}
+
+
+def test_mixed_currencies_cannot_be_checked_out(shop, buyer):
+    usd = shop.create_book(price_cents=1000, stock=5, currency="USD")
+    eur = shop.create_book(price_cents=900, stock=5, currency="EUR")
+    add_to_cart(shop.client, usd["id"], 1, token=buyer.token)
+    add_to_cart(shop.client, eur["id"], 1, token=buyer.token)
+    cart = get_cart(shop.client, token=buyer.token)
+    assert cart["checkout_ready"] is False
+    assert all(i["problem"] is None for i in cart["items"])
+    assert_problem(checkout(shop.client, buyer.token, unique("key-")), 409, "mixed-currency")
+    assert shop.stock(usd["id"]) == 5 and shop.stock(eur["id"]) == 5
+
+
+def test_an_order_in_another_currency(shop, buyer):
+    eur = shop.create_book(price_cents=450, stock=5, currency="EUR")
+    add_to_cart(shop.client, eur["id"], 2, token=buyer.token)
+    cart = get_cart(shop.client, token=buyer.token)
+    assert cart["currency"] == "EUR" and cart["checkout_ready"] is True
+    r = checkout(shop.client, buyer.token, unique("key-"))
+    assert r.status == 201, r
+    assert r.json()["currency"] == "EUR" and r.json()["total_cents"] == 900
