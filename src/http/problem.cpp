@@ -65,7 +65,7 @@ Response problem_from_error(const core::Error& e, const std::string& request_id)
     case core::ErrorCode::kPayloadTooLarge:
       return problem(413, "payload-too-large", "Payload too large", e.message, request_id);
     case core::ErrorCode::kUnavailable: {
-      auto r = problem(503, "unavailable", "Service unavailable", e.message, request_id);
+      auto r = problem(503, type_or("unavailable"), "Service unavailable", e.message, request_id);
       r.set_header("Retry-After", std::to_string(std::max<int64_t>(1, e.retry_after_seconds)));
       return r;
     }

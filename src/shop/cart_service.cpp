@@ -1,6 +1,7 @@
 #include "shop/cart_service.hpp"
 
 #include <chrono>
+#include <set>
 
 #include "core/crypto.hpp"
 #include "telemetry/log.hpp"
@@ -96,23 +97,37 @@ core::Result<Cart> CartService::read(store::Connection& conn, int64_t cart_id) {
   return summarize(lines);
 }
 
+static std::string for_update(const store::Connection& conn, bool lock) {
+  // Inside a write transaction the cart row is locked, so that concurrent changes of one cart
+  // (two tabs adding at once, a checkout emptying it) run one after the other. SQLite has a
+  // single writer and needs no row lock.
+  return lock && conn.dialect() == store::Dialect::kPostgres ? " FOR UPDATE" : "";
+}
+
 core::Result<std::optional<int64_t>> CartService::find_cart(store::Connection& conn,
                                                             const CartOwner& owner, bool create,
-                                                            std::optional<std::string>& new_token) {
+                                                            std::optional<std::string>& new_token,
+                                                            bool lock) {
   const std::string ts = telemetry::utc_timestamp();
   if (owner.user_id) {
-    LM_ASSIGN_OR_RETURN(auto rows,
-                        conn.query("SELECT id FROM carts WHERE user_id = $1", {*owner.user_id}));
+    const std::string select = "SELECT id FROM carts WHERE user_id = $1" + for_update(conn, lock);
+    LM_ASSIGN_OR_RETURN(auto rows, conn.query(select, {*owner.user_id}));
     if (!rows.empty()) return std::optional<int64_t>(store::as_int(rows.rows[0][0]));
     if (!create) return std::optional<int64_t>();
+    // Two first adds at once: one inserts, the other waits for it and then finds its cart.
     LM_ASSIGN_OR_RETURN(auto ins, conn.query("INSERT INTO carts (user_id, created_at, updated_at, "
-                                             "last_used_at) VALUES ($1, $2, $2, $3) RETURNING id",
+                                             "last_used_at) VALUES ($1, $2, $2, $3) ON CONFLICT "
+                                             "(user_id) DO NOTHING RETURNING id",
                                              {*owner.user_id, ts, unix_now()}));
-    return std::optional<int64_t>(store::as_int(ins.rows.at(0)[0]));
+    if (!ins.empty()) return std::optional<int64_t>(store::as_int(ins.rows[0][0]));
+    LM_ASSIGN_OR_RETURN(auto again, conn.query(select, {*owner.user_id}));
+    if (again.empty()) return core::Error::unavailable("the cart could not be created; retry");
+    return std::optional<int64_t>(store::as_int(again.rows[0][0]));
   }
   if (owner.token) {
-    LM_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT id FROM carts WHERE token_hash = $1",
-                                              {core::sha256_hex(*owner.token)}));
+    LM_ASSIGN_OR_RETURN(
+        auto rows, conn.query("SELECT id FROM carts WHERE token_hash = $1" + for_update(conn, lock),
+                              {core::sha256_hex(*owner.token)}));
     if (!rows.empty()) return std::optional<int64_t>(store::as_int(rows.rows[0][0]));
   }
   if (!create) return std::optional<int64_t>();
@@ -129,7 +144,7 @@ core::Result<std::optional<int64_t>> CartService::find_cart(store::Connection& c
 core::Result<Cart> CartService::get(const CartOwner& owner) {
   LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
   std::optional<std::string> unused;
-  LM_ASSIGN_OR_RETURN(auto id, find_cart(*conn, owner, false, unused));
+  LM_ASSIGN_OR_RETURN(auto id, find_cart(*conn, owner, false, unused, false));
   if (!id) return summarize({});
   return read(*conn, *id);
 }
@@ -140,7 +155,7 @@ core::Result<Cart> CartService::mutate(
   Cart cart;
   LM_TRY(store::with_transaction(store_, [&](store::Connection& conn) -> core::Result<void> {
     std::optional<std::string> new_token;
-    LM_ASSIGN_OR_RETURN(auto id, find_cart(conn, owner, create, new_token));
+    LM_ASSIGN_OR_RETURN(auto id, find_cart(conn, owner, create, new_token, true));
     if (!id) {
       if (must_exist) {
         return core::Error::make(core::ErrorCode::kNotFound, "the cart holds no such book",
@@ -258,16 +273,29 @@ core::Result<Cart> CartService::clear(const CartOwner& owner) {
 
 core::Result<void> CartService::merge(const std::string& token, int64_t user_id) {
   return store::with_transaction(store_, [&](store::Connection& conn) -> core::Result<void> {
-    LM_ASSIGN_OR_RETURN(auto anon, conn.query("SELECT id FROM carts WHERE token_hash = $1",
-                                              {core::sha256_hex(token)}));
+    std::optional<std::string> unused;
+    LM_ASSIGN_OR_RETURN(auto to, find_cart(conn, CartOwner{user_id, {}}, true, unused, true));
+    LM_ASSIGN_OR_RETURN(
+        auto anon, conn.query("SELECT id FROM carts WHERE token_hash = $1" + for_update(conn, true),
+                              {core::sha256_hex(token)}));
     if (anon.empty()) return core::ok();
     const int64_t from = store::as_int(anon.rows[0][0]);
-    std::optional<std::string> unused;
-    LM_ASSIGN_OR_RETURN(auto to, find_cart(conn, CartOwner{user_id, {}}, true, unused));
     LM_ASSIGN_OR_RETURN(auto lines, conn.query("SELECT book_id, quantity, added_at FROM "
-                                               "cart_items WHERE cart_id = $1",
+                                               "cart_items WHERE cart_id = $1 ORDER BY added_at",
                                                {from}));
+    LM_ASSIGN_OR_RETURN(auto have,
+                        conn.query("SELECT book_id FROM cart_items WHERE cart_id = $1", {*to}));
+    std::set<int64_t> present;
+    for (const auto& r : have.rows) present.insert(store::as_int(r[0]));
+    size_t dropped = 0;
     for (const auto& l : lines.rows) {
+      // The cart's limit of 100 different books holds after a merge too; the oldest lines of
+      // the anonymous cart come first.
+      if (!present.count(store::as_int(l[0])) && present.size() >= kMaxCartLines) {
+        ++dropped;
+        continue;
+      }
+      present.insert(store::as_int(l[0]));
       LM_TRY(
           conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES ($1, "
                     "$2, $3, $4) ON CONFLICT (cart_id, book_id) DO UPDATE SET quantity = "
@@ -276,14 +304,17 @@ core::Result<void> CartService::merge(const std::string& token, int64_t user_id)
                     {*to, l[0], l[1], l[2]}));
     }
     LM_TRY(conn.exec("DELETE FROM carts WHERE id = $1", {from}));
-    telemetry::log_info("cart_merged", {{"user_id", user_id}, {"lines", lines.size()}});
+    telemetry::log_info("cart_merged",
+                        {{"user_id", user_id}, {"lines", lines.size()}, {"dropped", dropped}});
     return core::ok();
   });
 }
 
 core::Result<std::optional<CartService::Snapshot>> CartService::load_user_cart(
-    store::Connection& conn, int64_t user_id) {
-  LM_ASSIGN_OR_RETURN(auto cart, conn.query("SELECT id FROM carts WHERE user_id = $1", {user_id}));
+    store::Connection& conn, int64_t user_id, bool lock) {
+  LM_ASSIGN_OR_RETURN(
+      auto cart,
+      conn.query("SELECT id FROM carts WHERE user_id = $1" + for_update(conn, lock), {user_id}));
   if (cart.empty()) return std::optional<Snapshot>();
   Snapshot s;
   s.cart_id = store::as_int(cart.rows[0][0]);

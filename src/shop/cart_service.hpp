@@ -70,7 +70,8 @@ class CartService {
   // deletes the anonymous cart. Unknown tokens are ignored.
   core::Result<void> merge(const std::string& token, int64_t user_id);
 
-  // The cart of a user read inside the caller's transaction (checkout), with its internal id.
+  // The cart of a user read inside the caller's transaction (checkout), with its internal id;
+  // `lock` holds the cart row until the transaction ends (PostgreSQL).
   struct Snapshot {
     int64_t cart_id = 0;
     struct Line {
@@ -80,14 +81,14 @@ class CartService {
     std::vector<Line> lines;
   };
   static core::Result<std::optional<Snapshot>> load_user_cart(store::Connection& conn,
-                                                              int64_t user_id);
+                                                              int64_t user_id, bool lock);
   static Cart summarize(const std::vector<CartLine>& lines);
 
  private:
   // The cart id of the owner, creating the cart when `create` (nullopt when none and !create).
   core::Result<std::optional<int64_t>> find_cart(store::Connection& conn, const CartOwner& owner,
-                                                 bool create,
-                                                 std::optional<std::string>& new_token);
+                                                 bool create, std::optional<std::string>& new_token,
+                                                 bool lock);
   core::Result<Cart> read(store::Connection& conn, int64_t cart_id);
   core::Result<Cart> mutate(
       const CartOwner& owner, bool create, bool must_exist,

@@ -181,7 +181,7 @@ core::Result<Placed> OrderService::attempt(const CheckoutRequest& req) {
   std::optional<CartService::Snapshot> snap;
   {
     LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
-    LM_ASSIGN_OR_RETURN(snap, CartService::load_user_cart(*conn, req.user_id));
+    LM_ASSIGN_OR_RETURN(snap, CartService::load_user_cart(*conn, req.user_id, false));
   }
   if (!snap || snap->lines.empty()) return conflict("the cart is empty", "cart-empty");
   std::vector<CartLine> lines;
@@ -251,7 +251,8 @@ core::Result<std::string> OrderService::place(const CheckoutRequest& req,
                                                   {req.user_id, req.idempotency_key}));
     if (!existing.empty()) return conflict("replay", kReplaySignal);
 
-    LM_ASSIGN_OR_RETURN(auto snap, CartService::load_user_cart(conn, req.user_id));
+    // Locks the cart: an add racing this checkout waits, instead of being emptied unbought.
+    LM_ASSIGN_OR_RETURN(auto snap, CartService::load_user_cart(conn, req.user_id, true));
     if (!snap || lines_fingerprint(*snap) != expected_fp) {
       return conflict("the cart changed during checkout; review it and try again", "cart-changed");
     }

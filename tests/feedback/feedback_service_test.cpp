@@ -110,6 +110,10 @@ TEST_P(FeedbackServiceTest, stats_count_up_and_down_by_day_and_pipeline) {
 TEST(FeedbackValidation, days_and_request_ids) {
   EXPECT_TRUE(valid_day("2026-12-01"));
   EXPECT_FALSE(valid_day("2026-13-01"));
+  EXPECT_FALSE(valid_day("2023-02-29"));
+  EXPECT_TRUE(valid_day("2024-02-29"));
+  EXPECT_FALSE(valid_day("2024-04-31"));
+  EXPECT_FALSE(valid_day("2000-00-10"));
   EXPECT_FALSE(valid_day("2026-1-01"));
   EXPECT_FALSE(valid_day("yesterday"));
   EXPECT_TRUE(valid_request_id("8f1c2e0a9b7d4c31"));

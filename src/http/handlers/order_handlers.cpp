@@ -49,6 +49,12 @@ ojson order_json(const shop::Order& o, bool details) {
   return j;
 }
 
+core::Error unknown_field(const std::string& name) {
+  auto e = core::Error::invalid("unknown field '" + name + "'", name);
+  e.type = "unknown-field";
+  return e;
+}
+
 bool valid_idempotency_key(std::string_view k) {
   if (k.empty() || k.size() > 128) return false;
   for (unsigned char c : k) {
@@ -87,7 +93,7 @@ core::Result<shop::CheckoutRequest> parse_checkout(const Request& req, const Pri
   for (const auto& [k, v] : ship->items()) {
     static const std::set<std::string> kAllowed{"name", "line1",       "line2",
                                                 "city", "postal_code", "country"};
-    if (!kAllowed.count(k)) return core::Error::invalid("unknown field", "shipping." + k);
+    if (!kAllowed.count(k)) return unknown_field("shipping." + k);
   }
   shop::Address a;
   LM_ASSIGN_OR_RETURN(a.name, required_str(*ship, "name", 1000, "shipping."));
@@ -105,7 +111,7 @@ core::Result<shop::CheckoutRequest> parse_checkout(const Request& req, const Pri
   }
   for (const auto& [k, v] : pay->items()) {
     static const std::set<std::string> kAllowed{"card_number", "exp_month", "exp_year", "cvc"};
-    if (!kAllowed.count(k)) return core::Error::invalid("unknown field", "payment." + k);
+    if (!kAllowed.count(k)) return unknown_field("payment." + k);
   }
   shop::Card card;
   LM_ASSIGN_OR_RETURN(card.number, required_str(*pay, "card_number", 40, "payment."));
