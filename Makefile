@@ -4,7 +4,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 30
 export LIBROMIND_SOURCE_DIR := $(CURDIR)
 
-.PHONY: run test build build-asan unit-test integration-test fuzz bench format format-check clean setup-run setup-test
+.PHONY: run test build build-asan unit-test integration-test fuzz bench bench-shop format format-check clean setup-run setup-test
 
 run: setup-run build
 	scripts/fetch-models.sh
@@ -33,6 +33,12 @@ fuzz:
 bench:
 	@scripts/setup.sh bench
 	bench/run.sh
+
+# The shop benchmark (checkout, login, oversell; PostgreSQL and SQLite): its own section of
+# docs/benchmarks.md, like bench/ml/run.sh. Needs Go >= 1.22 for the load generator.
+bench-shop:
+	@scripts/setup.sh bench
+	BENCH_SHOP_SETUP=0 bench/shop/run.sh
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -12,6 +12,8 @@
 //	          window), the latency of POST /orders (p50/p90/p99) and of POST /cart/items, and
 //	          the responses by status and problem type. -set-stock N first sets every book of
 //	          -books to N copies (admin PATCH), so that stock does not run out during the run.
+//	          -watch-pids gives the CPU time of the server processes in the measured window;
+//	          -window-hook runs a command as the window opens and closes (store statistics).
 //	login     logins of the same users, -login-clients concurrent clients (default "1,4", one
 //	          level after the other), each for -login-duration; latency p50/p90/p99.
 //	oversell  the admin sets -oversell-book to -oversell-stock copies (default 10); -clients
@@ -36,6 +38,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +66,7 @@ var (
 	overStock    = flag.Int("oversell-stock", 10, "copies left before the race (oversell)")
 	cacheWait    = flag.Duration("cache-wait", 400*time.Millisecond, "oversell: wait before reading the stock back")
 	timeout      = flag.Duration("timeout", 30*time.Second, "per-request timeout")
+	windowHook   = flag.String("window-hook", "", "checkout: shell command run with argument 'start' as the measured window opens and 'end' as it closes")
 	watchPids    = flag.String("watch-pids", "", "checkout: NAME=PID,... whose CPU time (with direct children) is reported for the measured window")
 )
 
@@ -183,7 +187,9 @@ func describe(r reply) string {
 	return fmt.Sprintf("HTTP %d %s", r.status, body)
 }
 
-// setupUsers registers users 0..n-1 when they are new, logs them in and empties their carts.
+// setupUsers registers users 0..n-1 (409 email-taken for those of an earlier run is fine: a
+// failed login first would count against the address's login throttle), signs them in and
+// empties their carts.
 func setupUsers(n int) []string {
 	tokens := make([]string, n)
 	errs := make([]string, n)
@@ -410,6 +416,17 @@ func cpuUse(a, b cpuSnap) map[string]float64 {
 	return out
 }
 
+func hook(phase string) {
+	if *windowHook == "" {
+		return
+	}
+	cmd := exec.Command("/bin/sh", "-c", *windowHook+" "+phase)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		logf("warning: -window-hook %s: %v", phase, err)
+	}
+}
+
 func parseWatch(s string) map[string]string {
 	m := map[string]string{}
 	for _, kv := range splitList(s) {
@@ -440,22 +457,22 @@ type opResult struct {
 }
 
 type checkoutResult struct {
-	Mode              string             `json:"mode"`
-	Base              string             `json:"base"`
-	Clients           int                `json:"clients"`
-	DurationS         float64            `json:"duration_s"`
-	WarmupS           float64            `json:"warmup_s"`
-	Books             []string           `json:"books"`
-	SetupS            float64            `json:"setup_s"`
-	Orders            int                `json:"orders"`
-	OrdersPerS        float64            `json:"orders_per_s"`
-	Checkout          opResult           `json:"checkout"`
-	AddToCart         opResult           `json:"add_to_cart"`
-	Errors            int                `json:"errors"`
-	ServerErrors      int                `json:"server_errors"`
-	CPUSeconds        map[string]float64 `json:"cpu_s"`
-	Started           string             `json:"started"`
-	MeasuredWindowEnd string             `json:"measured_window_end"`
+	Mode         string             `json:"mode"`
+	Base         string             `json:"base"`
+	Clients      int                `json:"clients"`
+	DurationS    float64            `json:"duration_s"`
+	WarmupS      float64            `json:"warmup_s"`
+	Books        []string           `json:"books"`
+	SetupS       float64            `json:"setup_s"`
+	Orders       int                `json:"orders"`
+	OrdersPerS   float64            `json:"orders_per_s"`
+	Checkout     opResult           `json:"checkout"`
+	AddToCart    opResult           `json:"add_to_cart"`
+	Errors       int                `json:"errors"`
+	ServerErrors int                `json:"server_errors"`
+	CPUSeconds   map[string]float64 `json:"cpu_s"`
+	WindowStart  float64            `json:"window_start_unix"`
+	WindowEnd    float64            `json:"window_end_unix"`
 }
 
 func runCheckout() any {
@@ -486,9 +503,11 @@ func runCheckout() any {
 	go func() {
 		defer cpuWG.Done()
 		time.Sleep(time.Until(ws))
+		hook("start")
 		cpu0 = snapCPU(watch)
 		time.Sleep(time.Until(we))
 		cpu1 = snapCPU(watch)
+		hook("end")
 	}()
 	for i := range *clients {
 		cart[i], orders[i] = newTally(), newTally()
@@ -534,7 +553,7 @@ func runCheckout() any {
 		Checkout:  opResult{summarize(o.lat), o.outcomes},
 		AddToCart: opResult{summarize(c.lat), c.outcomes},
 		Errors:    errs, ServerErrors: count5xx(c.outcomes) + count5xx(o.outcomes), CPUSeconds: cpuUse(cpu0, cpu1),
-		Started: start.UTC().Format(time.RFC3339), MeasuredWindowEnd: we.UTC().Format(time.RFC3339),
+		WindowStart: float64(ws.UnixMilli()) / 1000, WindowEnd: float64(we.UnixMilli()) / 1000,
 	}
 	logf("%d orders in %s: %.1f orders/s; checkout p50 %.1f ms p99 %.1f ms; errors %d",
 		n201, *duration, res.OrdersPerS, res.Checkout.Latency.P50, res.Checkout.Latency.P99, errs)

@@ -141,7 +141,11 @@ if [[ ! -x $BIN ]]; then
   cmake --preset release > "$out/logs/cmake-configure.log"
   cmake --build --preset release > "$out/logs/cmake-build.log"
 fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+# A private copy: a rebuild of build/ during the run (another terminal) must not change or
+# remove the binary under test.
+cp "$BIN" "$work/libromind"
+meta binary "$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN") (mtime $(date -u -r "$BIN" '+%Y-%m-%d %H:%M:%S UTC'), sha256 $(sha256sum "$BIN" | cut -c1-12))"
+BIN=$work/libromind
 log "building the load generator ($("$GO" version | awk '{print $3}'))"
 load=$work/checkout_load
 (cd bench/shop && GOTOOLCHAIN=local GOFLAGS=-mod=mod "$GO" build -o "$load" .) \
@@ -235,13 +239,14 @@ start_serve() {  # label url blocking pool
   wait_http "serve-$label" "$serve_pid" "$base/readyz" 120
   log "serve-$label: pid $serve_pid at $base (blocking threads $blocking, pool $pool)"
 }
-stop_serve() {
-  stop_pid serve "$serve_pid"
-  wait "$serve_pid" 2>/dev/null || true
+stop_and_forget() {  # name pid: stop it and drop it from the list that cleanup stops
+  stop_pid "$1" "$2"
+  wait "$2" 2>/dev/null || true
   local i
-  for i in "${!pids[@]}"; do [[ ${pids[i]##*:} == "$serve_pid" ]] && unset 'pids[i]'; done
+  for i in "${!pids[@]}"; do [[ ${pids[i]##*:} == "$2" ]] && unset 'pids[i]'; done
   pids=("${pids[@]}")
 }
+stop_serve() { stop_and_forget serve "$serve_pid"; }
 
 # The load generator; its JSON goes to $out/NAME.json. /metrics before and after (server-side
 # request durations by route).
@@ -266,17 +271,14 @@ load_run() {  # name mode [flags...]
 # PostgreSQL's client backends by state and wait event, sampled every 200 ms during a run.
 sampler_pid=""
 start_sampler() {  # file
-  local q="SELECT clock_timestamp()::time(3), state, coalesce(wait_event_type, '-'),
+  local q="SELECT round(extract(epoch FROM clock_timestamp()), 3), state, coalesce(wait_event_type, '-'),
     coalesce(wait_event, '-'), count(*) FROM pg_stat_activity WHERE datname = current_database()
     AND backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY 2, 3, 4"
   psql -XAt -F'|' "$pg_url" <<< "$(printf '%s\n\\watch 0.2' "$q")" > "$1" 2>/dev/null &
   sampler_pid=$!
   pids+=("sampler:$sampler_pid")
 }
-stop_sampler() {
-  stop_pid sampler "$sampler_pid"
-  wait "$sampler_pid" 2>/dev/null || true
-}
+stop_sampler() { stop_and_forget sampler "$sampler_pid"; }
 
 checkout_flags=(-clients "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -set-stock "$STOCK")
 
@@ -295,7 +297,8 @@ for run in $(seq 1 "$RUNS"); do
   log "PostgreSQL checkout run $run/$RUNS ($CLIENTS clients, $DURATION after $WARMUP warm-up)"
   meta "loadavg_pg_run$run" "$(cut -d' ' -f1-3 /proc/loadavg)"
   load_run "checkout-pg.$run" checkout "${checkout_flags[@]}" -books "$books" \
-    -watch-pids "serve=$serve_pid,postgres=$postmaster"
+    -watch-pids "serve=$serve_pid,postgres=$postmaster" \
+    -window-hook "$(printf '%q ' "$root/bench/shop/pg-window-hook.sh" "$pg_url" "$out/checkout-pg.$run")"
   sleep 2
 done
 log "PostgreSQL login latency ($LOGIN_CLIENTS concurrent clients)"
@@ -305,7 +308,19 @@ load_run oversell-pg oversell -clients "$CLIENTS" -oversell-book "$oversell_book
 meta serve_pg_vmhwm_kb "$(awk '/^VmHWM:/ {print $2}' "/proc/$serve_pid/status")"
 stop_serve
 
-# PostgreSQL: where the time goes, by blocking threads and pool size.
+# PostgreSQL: where the time goes, by blocking threads and pool size. pg_stat_statements
+# (with planning time) is loaded for these runs only: a restart of the server, same settings.
+if [[ -n $SWEEP && -f /usr/lib/postgresql/15/lib/pg_stat_statements.so ]]; then
+  log "restarting PostgreSQL with pg_stat_statements for the sweep"
+  psql "$pg_url" -Xqc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" > /dev/null
+  record scripts/pg-test-server.sh restart "$work/pg"
+  scripts/pg-test-server.sh restart "$work/pg" > "$work/pg-restart.log" 2>&1 \
+    || { cat "$work/pg-restart.log" >&2; die "scripts/pg-test-server.sh restart failed"; }
+  postmaster=$(head -1 "$work/pg/data/postmaster.pid")
+  psql "$pg_url" -Xq -c 'CREATE EXTENSION pg_stat_statements' \
+    -c 'ALTER SYSTEM SET pg_stat_statements.track_planning = on' -c 'SELECT pg_reload_conf()' > /dev/null
+  meta sweep_pg_stat_statements 1
+fi
 for pair in $SWEEP; do
   bt=${pair%%:*} ps=${pair##*:}
   log "PostgreSQL sweep: blocking threads $bt, pool $ps ($SWEEP_DURATION)"
@@ -313,7 +328,8 @@ for pair in $SWEEP; do
   start_sampler "$out/waits-pg-$bt-$ps.txt"
   load_run "sweep-pg-$bt-$ps" checkout -clients "$CLIENTS" -duration "$SWEEP_DURATION" \
     -warmup "$WARMUP" -set-stock "$STOCK" -books "$books" \
-    -watch-pids "serve=$serve_pid,postgres=$postmaster"
+    -watch-pids "serve=$serve_pid,postgres=$postmaster" \
+    -window-hook "$(printf '%q ' "$root/bench/shop/pg-window-hook.sh" "$pg_url" "$out/sweep-pg-$bt-$ps")"
   stop_sampler
   stop_serve
 done
