@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "core/crypto.hpp"
+#include "core/text.hpp"
 #include "telemetry/log.hpp"
 
 namespace libromind::accounts {
@@ -42,12 +43,7 @@ AccountService::AccountService(store::Store& store, const PasswordHasher& hasher
                                const TokenSigner& signer, AccountOptions options)
     : store_(store), hasher_(hasher), signer_(signer), options_(std::move(options)) {}
 
-int64_t AccountService::now() const {
-  if (options_.now) return options_.now();
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t AccountService::now() const { return options_.now ? options_.now() : core::unix_seconds(); }
 
 core::Result<User> AccountService::register_user(std::string_view email, std::string_view password,
                                                  Role role) {

@@ -1,6 +1,7 @@
 #include "core/text.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 
 namespace libromind::core {
@@ -195,6 +196,37 @@ std::optional<double> parse_double(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
   return v;
+}
+
+bool is_safe_id(std::string_view s, size_t max_len) {
+  if (s.empty() || s.size() > max_len) return false;
+  for (char c : s) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> plain_text_problem(std::string_view s, size_t max_chars,
+                                              bool multiline) {
+  if (!is_valid_utf8(s)) return std::string("must be valid UTF-8");
+  for (unsigned char c : s) {
+    const bool allowed_space = multiline && (c == '\n' || c == '\t');
+    if ((c < 0x20 && !allowed_space) || c == 0x7f) {
+      return std::string("must not contain control characters");
+    }
+  }
+  if (utf8_length(s) > max_chars) {
+    return "must have at most " + std::to_string(max_chars) + " characters";
+  }
+  return std::nullopt;
+}
+
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace libromind::core

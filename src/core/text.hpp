@@ -31,6 +31,16 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_as_spac
 std::string base64url_encode(std::string_view in);
 std::optional<std::string> base64url_decode(std::string_view in);
 
+// 1..max_len characters of [A-Za-z0-9._:-]: the shape of request ids and public book ids.
+bool is_safe_id(std::string_view s, size_t max_len);
+
+// A user-supplied text field: valid UTF-8, no control characters (newlines and tabs only when
+// `multiline`), at most `max_chars` code points; the error names `field`.
+std::optional<std::string> plain_text_problem(std::string_view s, size_t max_chars, bool multiline);
+
+// Seconds since the Unix epoch, from the system clock.
+int64_t unix_seconds();
+
 // Parses a whole string as a base-10 integer / finite double; nullopt on any junk or overflow.
 std::optional<int64_t> parse_int(std::string_view s);
 std::optional<double> parse_double(std::string_view s);

@@ -31,15 +31,8 @@ Vote vote_from_row(const std::vector<store::Value>& r) {
 }
 
 core::Result<void> check_text(const std::string& s, const char* field, size_t max) {
-  if (!core::is_valid_utf8(s)) return core::Error::invalid("must be valid UTF-8", field);
-  for (unsigned char c : s) {
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-      return core::Error::invalid("must not contain control characters", field);
-    }
-  }
-  if (core::utf8_length(s) > max) {
-    return core::Error::invalid("must have at most " + std::to_string(max) + " characters", field);
-  }
+  if (auto problem = core::plain_text_problem(s, max, true))
+    return core::Error::invalid(*problem, field);
   return core::ok();
 }
 
@@ -51,15 +44,7 @@ StatsRow make_row(std::string key, int64_t up, int64_t down) {
 
 }  // namespace
 
-bool valid_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool valid_request_id(std::string_view id) { return core::is_safe_id(id, 128); }
 
 bool valid_day(std::string_view d) {
   if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;

@@ -27,15 +27,7 @@ std::string generate_request_id() {
   return core::hex(rng()) + core::hex(rng());
 }
 
-bool is_valid_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool is_valid_request_id(std::string_view id) { return core::is_safe_id(id, 128); }
 
 std::optional<Response> RequestIdMiddleware::before(Request& req) {
   const auto* given = req.header("x-request-id");

@@ -4,16 +4,11 @@
 #include <set>
 
 #include "core/crypto.hpp"
+#include "core/text.hpp"
 #include "telemetry/log.hpp"
 
 namespace libromind::shop {
 namespace {
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr const char* kLineSelect =
     "SELECT b.id, b.ext_id, b.title, b.authors_text, b.cover_url, b.price_cents, b.currency, "
@@ -72,6 +67,27 @@ core::Result<void> check_stock(const std::string& id, int64_t wanted, int64_t st
   return e;
 }
 
+// Sets a line's quantity, inserting the line (within the 100-book limit) when it is new.
+core::Result<void> write_line(store::Connection& conn, int64_t cart_id, int64_t book_pk,
+                              int64_t quantity, bool exists) {
+  if (exists) {
+    LM_TRY(conn.exec("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND book_id = $2",
+                     {cart_id, book_pk, quantity}));
+    return core::ok();
+  }
+  LM_ASSIGN_OR_RETURN(auto count,
+                      conn.query("SELECT COUNT(*) FROM cart_items WHERE cart_id = $1", {cart_id}));
+  if (store::as_int(count.rows[0][0]) >= static_cast<int64_t>(kMaxCartLines)) {
+    return core::Error::make(core::ErrorCode::kConflict, "a cart holds at most 100 different books",
+                             "cart-full");
+  }
+  LM_TRY(
+      conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES ($1, $2, "
+                "$3, $4)",
+                {cart_id, book_pk, quantity, telemetry::utc_timestamp_ms()}));
+  return core::ok();
+}
+
 }  // namespace
 
 Cart CartService::summarize(const std::vector<CartLine>& lines) {
@@ -118,7 +134,7 @@ core::Result<std::optional<int64_t>> CartService::find_cart(store::Connection& c
     LM_ASSIGN_OR_RETURN(auto ins, conn.query("INSERT INTO carts (user_id, created_at, updated_at, "
                                              "last_used_at) VALUES ($1, $2, $2, $3) ON CONFLICT "
                                              "(user_id) DO NOTHING RETURNING id",
-                                             {*owner.user_id, ts, unix_now()}));
+                                             {*owner.user_id, ts, core::unix_seconds()}));
     if (!ins.empty()) return std::optional<int64_t>(store::as_int(ins.rows[0][0]));
     LM_ASSIGN_OR_RETURN(auto again, conn.query(select, {*owner.user_id}));
     if (again.empty()) return core::Error::unavailable("the cart could not be created; retry");
@@ -136,7 +152,7 @@ core::Result<std::optional<int64_t>> CartService::find_cart(store::Connection& c
   LM_ASSIGN_OR_RETURN(auto ins, conn.query("INSERT INTO carts (token_hash, created_at, "
                                            "updated_at, last_used_at) VALUES ($1, $2, $2, $3) "
                                            "RETURNING id",
-                                           {core::sha256_hex(token), ts, unix_now()}));
+                                           {core::sha256_hex(token), ts, core::unix_seconds()}));
   new_token = token;
   return std::optional<int64_t>(store::as_int(ins.rows.at(0)[0]));
 }
@@ -166,7 +182,7 @@ core::Result<Cart> CartService::mutate(
     }
     LM_TRY(fn(conn, *id));
     LM_TRY(conn.exec("UPDATE carts SET updated_at = $2, last_used_at = $3 WHERE id = $1",
-                     {*id, telemetry::utc_timestamp(), unix_now()}));
+                     {*id, telemetry::utc_timestamp(), core::unix_seconds()}));
     LM_ASSIGN_OR_RETURN(cart, read(conn, *id));
     cart.new_token = new_token;
     return core::ok();
@@ -193,59 +209,25 @@ core::Result<Cart> CartService::add(const CartOwner& owner, const std::string& b
                                    "quantity-limit");
         }
         LM_TRY(check_stock(book_id, want, book.stock));
-        if (rows.empty()) {
-          LM_ASSIGN_OR_RETURN(
-              auto count,
-              conn.query("SELECT COUNT(*) FROM cart_items WHERE cart_id = $1", {cart_id}));
-          if (store::as_int(count.rows[0][0]) >= static_cast<int64_t>(kMaxCartLines)) {
-            return core::Error::make(core::ErrorCode::kConflict,
-                                     "a cart holds at most 100 different books", "cart-full");
-          }
-          LM_TRY(
-              conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES "
-                        "($1, $2, $3, $4)",
-                        {cart_id, book.pk, want, telemetry::utc_timestamp_ms()}));
-        } else {
-          LM_TRY(
-              conn.exec("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND book_id = $2",
-                        {cart_id, book.pk, want}));
-        }
-        return core::ok();
+        return write_line(conn, cart_id, book.pk, want, !rows.empty());
       });
 }
 
 core::Result<Cart> CartService::set_quantity(const CartOwner& owner, const std::string& book_id,
                                              int64_t quantity) {
   LM_TRY(check_quantity(quantity));
-  return mutate(
-      owner, true, false, [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
-        LM_ASSIGN_OR_RETURN(auto book, find_book(conn, book_id));
-        LM_ASSIGN_OR_RETURN(auto rows,
-                            conn.query("SELECT quantity FROM cart_items WHERE cart_id = $1 "
-                                       "AND book_id = $2",
-                                       {cart_id, book.pk}));
-        // Lowering a quantity is always allowed; raising it needs the stock.
-        const int64_t have = rows.empty() ? 0 : store::as_int(rows.rows[0][0]);
-        if (quantity > have) LM_TRY(check_stock(book_id, quantity, book.stock));
-        if (rows.empty()) {
-          LM_ASSIGN_OR_RETURN(
-              auto count,
-              conn.query("SELECT COUNT(*) FROM cart_items WHERE cart_id = $1", {cart_id}));
-          if (store::as_int(count.rows[0][0]) >= static_cast<int64_t>(kMaxCartLines)) {
-            return core::Error::make(core::ErrorCode::kConflict,
-                                     "a cart holds at most 100 different books", "cart-full");
-          }
-          LM_TRY(
-              conn.exec("INSERT INTO cart_items (cart_id, book_id, quantity, added_at) VALUES "
-                        "($1, $2, $3, $4)",
-                        {cart_id, book.pk, quantity, telemetry::utc_timestamp_ms()}));
-        } else {
-          LM_TRY(
-              conn.exec("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND book_id = $2",
-                        {cart_id, book.pk, quantity}));
-        }
-        return core::ok();
-      });
+  return mutate(owner, true, false,
+                [&](store::Connection& conn, int64_t cart_id) -> core::Result<void> {
+                  LM_ASSIGN_OR_RETURN(auto book, find_book(conn, book_id));
+                  LM_ASSIGN_OR_RETURN(
+                      auto rows, conn.query("SELECT quantity FROM cart_items WHERE cart_id = $1 "
+                                            "AND book_id = $2",
+                                            {cart_id, book.pk}));
+                  // Lowering a quantity is always allowed; raising it needs the stock.
+                  const int64_t have = rows.empty() ? 0 : store::as_int(rows.rows[0][0]);
+                  if (quantity > have) LM_TRY(check_stock(book_id, quantity, book.stock));
+                  return write_line(conn, cart_id, book.pk, quantity, !rows.empty());
+                });
 }
 
 core::Result<Cart> CartService::remove(const CartOwner& owner, const std::string& book_id) {

@@ -98,16 +98,11 @@ Order order_from_row(const std::vector<store::Value>& r) {
 core::Result<std::string> clean_field(const std::string& value, const char* field, size_t min,
                                       size_t max) {
   std::string v(core::trim(value));
-  if (!core::is_valid_utf8(v)) return core::Error::invalid("must be valid UTF-8", field);
-  for (unsigned char c : v) {
-    if (c < 0x20 || c == 0x7f) {
-      return core::Error::invalid("must not contain control characters", field);
-    }
+  if (auto problem = core::plain_text_problem(v, max, false)) {
+    return core::Error::invalid(*problem, field);
   }
-  const size_t n = core::utf8_length(v);
-  if (n < min) return core::Error::invalid(min == 1 ? "is required" : "is too short", field);
-  if (n > max) {
-    return core::Error::invalid("must have at most " + std::to_string(max) + " characters", field);
+  if (core::utf8_length(v) < min) {
+    return core::Error::invalid(min == 1 ? "is required" : "is too short", field);
   }
   return v;
 }

@@ -1,4 +1,5 @@
 // POST /api/v1/admin/books, PUT/PATCH/DELETE /api/v1/admin/books/{id}: administrators only.
+#include "core/text.hpp"
 #include "http/handlers/catalog_handlers.hpp"
 #include "http/handlers/params.hpp"
 #include "http/handlers/shop_routes.hpp"
@@ -21,15 +22,7 @@ Response book_problem(const core::Error& e, const std::vector<catalog::FieldErro
                  list);
 }
 
-bool valid_book_id(std::string_view id) {
-  if (id.empty() || id.size() > 100) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool valid_book_id(std::string_view id) { return core::is_safe_id(id, 100); }
 
 }  // namespace
 

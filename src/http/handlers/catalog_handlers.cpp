@@ -74,15 +74,7 @@ core::Result<std::optional<std::string>> cursor_param(const QueryParams& q) {
   return string_param(q, "cursor", 512);
 }
 
-bool valid_book_id(std::string_view id) {
-  if (id.empty() || id.size() > 100) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool valid_book_id(std::string_view id) { return core::is_safe_id(id, 100); }
 
 bool valid_language(std::string_view s) {
   if (s.size() < 2 || s.size() > 8 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
