@@ -5,6 +5,7 @@
 
 #include "catalog/importer.hpp"
 #include "core/crypto.hpp"
+#include "core/text.hpp"
 #include "telemetry/log.hpp"
 
 namespace libromind::catalog {
@@ -22,6 +23,9 @@ core::Error field_problem(std::vector<FieldError>* out, std::vector<FieldError> 
 core::Result<std::string> CatalogAdmin::write(const std::string& body, const std::string& path_id,
                                               bool must_exist,
                                               std::vector<FieldError>* field_errors) {
+  if (core::json_nesting_depth(body, 32) > 32) {
+    return core::Error::invalid("the body nests too deeply to be a book");
+  }
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return core::Error::invalid("the body must be a JSON object describing one book");

@@ -38,6 +38,10 @@ bool is_safe_id(std::string_view s, size_t max_len);
 // `multiline`), at most `max_chars` code points; the error names `field`.
 std::optional<std::string> plain_text_problem(std::string_view s, size_t max_chars, bool multiline);
 
+// How deeply arrays and objects nest in a JSON text (brackets inside strings do not count);
+// stops counting at `limit` + 1. Used to refuse hostile nesting before a parser recurses on it.
+size_t json_nesting_depth(std::string_view json, size_t limit);
+
 // Seconds since the Unix epoch, from the system clock.
 int64_t unix_seconds();
 

@@ -33,6 +33,13 @@ core::Result<nlohmann::json> json_body(const Request& req, const std::set<std::s
     e.type = "malformed-body";
     return e;
   }
+  // Our bodies nest a few levels; deeper nesting is refused before anything recurses on it.
+  if (core::json_nesting_depth(req.body, kMaxJsonDepth) > kMaxJsonDepth) {
+    auto e = core::Error::invalid("the body nests deeper than " + std::to_string(kMaxJsonDepth) +
+                                  " levels");
+    e.type = "malformed-body";
+    return e;
+  }
   auto j = nlohmann::json::parse(req.body, nullptr, false);
   if (j.is_discarded()) {
     auto e = core::Error::invalid("the body is not valid JSON");

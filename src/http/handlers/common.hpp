@@ -29,6 +29,7 @@ Response json_ok(int status, const ojson& body);
 Response no_content();
 
 inline constexpr size_t kMaxJsonBody = 64 * 1024;
+inline constexpr size_t kMaxJsonDepth = 32;
 
 // The request body as a JSON object: Content-Type application/json (else 415), valid UTF-8,
 // at most `max_bytes`, an object whose keys are all in `allowed` (else 400 naming the key).
