@@ -6,8 +6,19 @@
 #   scripts/pg-test-server.sh stop DIR     # stops it and removes DIR
 #
 # The cluster lives in DIR/data, its unix socket in DIR, its log in DIR/log; trust auth on
-# 127.0.0.1 only and fsync=off, so it is for tests only. The URL is also written to DIR/url.
+# 127.0.0.1 only and (unless PG_TEST_DURABLE=1, below) fsync=off, so it is for tests only. The
+# URL is also written to DIR/url.
 # Run as root, the server runs as the `postgres` user (initdb refuses root).
+#
+# By default the server starts with fsync=off, synchronous_commit=off and full_page_writes=off:
+# a commit never waits for the disk (fast tests; a crash can lose or corrupt the cluster).
+#
+#   PG_TEST_DURABLE=1 scripts/pg-test-server.sh start DIR
+#
+# starts it instead with PostgreSQL's durable defaults, fsync=on, synchronous_commit=on and
+# full_page_writes=on (for benchmarks of what a commit costs on this disk); still trust auth,
+# still throwaway. The variable is read at `start` only; `restart` keeps the settings the
+# server was started with (pg_ctl reuses its command line). Other values than 0 or 1 are refused.
 set -euo pipefail
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -55,6 +66,8 @@ wait_ready() {
 
 start() {
   local dir="$1"
+  local durable="${PG_TEST_DURABLE:-0}"
+  [[ "$durable" == 0 || "$durable" == 1 ]] || die "PG_TEST_DURABLE must be 0 or 1, not '$durable'"
   [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" ]] ||
     die "PostgreSQL 15 binaries not found in $PG_BIN (apt-get install postgresql-15)"
   if [[ -e "$dir/data/postmaster.pid" ]]; then
@@ -77,12 +90,16 @@ start() {
     --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; die "initdb failed"; }
 
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [[ "$durable" == 1 ]]; then
+    durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+  fi
   local port="" attempt
   for attempt in 1 2 3 4 5; do
     port="$(free_port)"
     if as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c fsync=off \
--c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir $durability \
+-c max_connections=100" \
       start >/dev/null; then
       break
     fi

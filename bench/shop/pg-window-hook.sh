@@ -3,7 +3,9 @@
 #
 #   bench/shop/pg-window-hook.sh URL PREFIX start|end
 #
-# writes PREFIX.pg-start.txt / PREFIX.pg-end.txt (table and database counters, for deltas);
+# writes PREFIX.pg-start.txt / PREFIX.pg-end.txt (table, database and WAL counters, for deltas;
+# pg_stat_wal is the whole cluster's: wal_sync counts the WAL flushes, 0 with fsync=off, and
+# their time in µs is 0 unless track_wal_io_timing is on);
 # when pg_stat_statements is installed, `start` resets it and `end` writes its statements to
 # PREFIX.statements.tsv (calls, plan and execution time, rows, query).
 set -euo pipefail
@@ -18,7 +20,11 @@ psql "$url" -XAt -F'|' -c "
   UNION ALL
   SELECT 'db', datname, xact_commit, xact_rollback, tup_returned, tup_fetched, blks_hit,
          blks_read, deadlocks
-    FROM pg_stat_database WHERE datname = current_database()" > "$prefix.pg-$phase.txt"
+    FROM pg_stat_database WHERE datname = current_database()
+  UNION ALL
+  SELECT 'wal', 'cluster', wal_records, wal_fpi, wal_bytes::bigint, wal_write, wal_sync,
+         (wal_sync_time * 1000)::bigint, wal_buffers_full
+    FROM pg_stat_wal" > "$prefix.pg-$phase.txt"
 
 have_pgss=$(psql "$url" -XAtc "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
 [[ $have_pgss == 1 ]] || exit 0

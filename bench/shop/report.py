@@ -56,6 +56,10 @@ def fnum(x, digits=1):
     return f"{x:,.{digits}f}"
 
 
+def pct(x):
+    return "–" if not x else f"{100 * x:.0f}%"
+
+
 def fms(x):
     if x is None:
         return "n/a"
@@ -193,6 +197,49 @@ def statements(d, name):
     return rows
 
 
+def wal_per_run(d, name, runs):
+    """Medians over the runs of NAME.N of the WAL counters (pg_stat_wal) over each window."""
+    rows = []
+    for i, r in enumerate(runs, 1):
+        dl = pg_deltas(d, f"{name}.{i}")
+        if not dl or not r.get("orders"):
+            continue
+        delta, _ = dl
+        w = delta.get(("wal", "cluster"))
+        db = next((v for k, v in delta.items() if k[0] == "db"), None)
+        if not w:
+            continue
+        n, dur = r["orders"], r["duration_s"]
+        rows.append({"records": w[0] / n, "fpi": w[1] / n, "bytes": w[2] / n, "syncs_per_s": w[4] / dur,
+                     "orders_per_sync": n / w[4] if w[4] else None, "commits": db[0] / n if db else None,
+                     # wal_sync_time (µs; 0 without track_wal_io_timing)
+                     "sync_ms": w[5] / w[4] / 1000 if w[4] and w[5] else None,
+                     "sync_ms_each": w[5] / w[4] / 1000 if w[4] and w[5] else None,
+                     "sync_share": w[5] / 1e6 / dur if w[5] else None})
+    if not rows:
+        return None
+    out = {k: med([x[k] for x in rows]) for k in rows[0]}
+    out["sync_ms_each"] = [x["sync_ms_each"] for x in rows if x["sync_ms_each"]]
+    return out
+
+
+def fsync_line(d, method, which):
+    """pg_test_fsync's result for METHOD with one 8kB write: (line, ops/s, µs/op) or None."""
+    try:
+        text = open(os.path.join(d, f"pg_test_fsync-{which}.txt")).read()
+    except OSError:
+        return None
+    part = text.split("using one 8kB write", 1)
+    if len(part) < 2:
+        return None
+    section = part[1].split("\n\n", 1)[0]
+    for line in section.splitlines():
+        m = re.match(rf"\s*{re.escape(method)}\s+([\d.]+) ops/sec\s+(\d+) usecs/op", line)
+        if m:
+            return re.sub(r"\s+", " ", line.strip()), float(m.group(1)), int(m.group(2))
+    return None
+
+
 def pg_setting(v):
     """'16384 8kB' -> '128MB'; other values as PostgreSQL reports them."""
     m = re.fullmatch(r"(\d+) 8kB", v)
@@ -214,9 +261,16 @@ def main():
     d = args.dir
     meta = read_meta(d)
     pg = summarize(runs_of(d, "checkout-pg"))
+    pgd = summarize(runs_of(d, "checkout-pg-durable"))
     sq = summarize(runs_of(d, "checkout-sqlite"))
     login = load(os.path.join(d, "login-pg.json"))
-    over = {db: load(os.path.join(d, f"oversell-{db}.json")) for db in ("pg", "sqlite")}
+    over = {db: load(os.path.join(d, f"oversell-{db}.json")) for db in ("pg", "pg-durable", "sqlite")}
+    PG_FAST = "PostgreSQL (test cluster: fsync, synchronous_commit, full_page_writes off)"
+    PG_DUR = "PostgreSQL (durable: fsync, synchronous_commit, full_page_writes on)"
+    stores = (("pg", PG_FAST, pg), ("pg-durable", PG_DUR, pgd), ("sqlite", "SQLite", sq))
+    method = meta.get("pgdurable_wal_sync_method", "fdatasync")
+    fs = {w: fsync_line(d, method, w) for w in ("before", "after")}
+    fs = {w: v for w, v in fs.items() if v}
     cfg = {}
     try:
         cfg = json.loads(meta.get("serve_config_pg", "{}"))
@@ -226,19 +280,20 @@ def main():
     m_mib = f"{int(m) // 1024} MiB" if str(m).isdigit() else "?"
 
     goals = []
-    if pg:
-        goals.append((f"checkout on PostgreSQL with {GOAL_CLIENTS} concurrent clients ≥ "
-                      f"{GOAL_ORDERS_PER_S} orders/s (median of {pg['n']} runs)",
-                      f"{fnum(pg['orders_per_s'])} orders/s with {pg['clients']} clients",
-                      pg["orders_per_s"] >= GOAL_ORDERS_PER_S and pg["clients"] >= GOAL_CLIENTS))
-    for db, label in (("pg", "PostgreSQL"), ("sqlite", "SQLite")):
+    for s, label in ((pg, PG_FAST), (pgd, PG_DUR)):
+        if s:
+            goals.append((f"checkout on {label} with {GOAL_CLIENTS} concurrent clients ≥ "
+                          f"{GOAL_ORDERS_PER_S} orders/s (median of {s['n']} runs)",
+                          f"{fnum(s['orders_per_s'])} orders/s with {s['clients']} clients",
+                          s["orders_per_s"] >= GOAL_ORDERS_PER_S and s["clients"] >= GOAL_CLIENTS))
+    for db, label in (("pg", "PostgreSQL"), ("pg-durable", "durable PostgreSQL"), ("sqlite", "SQLite")):
         o = over.get(db)
         if o:
             goals.append((f"no oversell on {label}: {o['clients']} buyers, {o['stock_before']} copies → "
                           f"exactly {o['stock_before']} orders and 0 left",
                           f"{o['orders']} orders, stock read back {o['stock_after']} "
                           f"({o['stock_after_2s']} 2 s later)", bool(o["ok"])))
-    for s, label in ((pg, "PostgreSQL"), (sq, "SQLite")):
+    for s, label in ((pg, "PostgreSQL"), (pgd, "durable PostgreSQL"), (sq, "SQLite")):
         if s:
             goals.append((f"no 5xx or transport errors during the checkout runs on {label}",
                           f"{s['server_errors']:,}", s["server_errors"] == 0))
@@ -253,7 +308,7 @@ def main():
                  "`POST /api/v1/cart/items` (1 copy) then `POST /api/v1/orders` (fresh "
                  f"`Idempotency-Key`, test card), over the {meta.get('nbooks')} most popular books "
                  f"round-robin; {meta.get('duration')} measured after {meta.get('warmup')} warm-up, "
-                 f"**median of {pg['n']} runs**. `serve --blocking-threads {meta.get('blocking_threads')} "
+                 f"**median of {pg['n']} runs** on each store. `serve --blocking-threads {meta.get('blocking_threads')} "
                  f"--store-pool-size {meta.get('pool_size')} --access-log false`, everything else "
                  f"default, on {int(meta.get('books_pg', 0)):,} books imported from "
                  f"{meta.get('data_files')} file(s) of `../shared/data/books/`.")
@@ -269,7 +324,7 @@ def main():
           "| store | orders/s | orders/s of each run | checkout p50 ms | p90 ms | p99 ms | add-to-cart p50 ms | "
           "add-to-cart p99 ms | non-2xx answers | CPU: serve / PostgreSQL / load generator / rest of the machine |",
           "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
-    for s, label in ((pg, "PostgreSQL"), (sq, "SQLite")):
+    for _, label, s in stores:
         if not s:
             continue
         c = s["cores"]
@@ -279,13 +334,53 @@ def main():
                  f"{fms(s['p50'])} | {fms(s['p90'])} | {fms(s['p99'])} | {fms(s['cart_p50'])} | "
                  f"{fms(s['cart_p99'])} | {describe_counts(errs)} | {cpu} |")
     if pg and sq:
-        L += ["", f"SQLite / PostgreSQL: {sq['orders_per_s'] / pg['orders_per_s']:.2f}× the orders/s."]
+        L += ["", f"SQLite / PostgreSQL (test cluster): {sq['orders_per_s'] / pg['orders_per_s']:.2f}× the orders/s."]
+    if pg and pgd:
+        L += ["", f"Durable / test-cluster PostgreSQL: {pgd['orders_per_s'] / pg['orders_per_s']:.2f}× the orders/s, "
+                  f"{pgd['p50'] / pg['p50']:.2f}× the checkout p50."]
+
+    # What a commit costs on this disk: WAL per order and flushes per second over the windows.
+    wals = [(label, wal_per_run(d, name, runs_of(d, name)))
+            for name, label in (("checkout-pg", PG_FAST), ("checkout-pg-durable", PG_DUR))]
+    wals = [(label, w) for label, w in wals if w]
+    if fs or any(lbl == PG_DUR for lbl, _ in wals):
+        L += ["", "#### WAL and the disk's flush latency", ""]
+        if fs:
+            L.append(f"`pg_test_fsync -s {meta.get('fsync_secs', '?')}` on the disk of the durable cluster's "
+                     f"data directory ({meta.get('fsync_filesystem', '?')}), with no cluster running, "
+                     f"the server's `wal_sync_method` with one 8kB write (full output: "
+                     "`pg_test_fsync-before.txt` and `-after.txt` in the raw results):")
+            L.append("")
+            for w, (line, ops, us) in fs.items():
+                L.append(f"- {w} the durable runs (load average {meta.get(f'loadavg_pg_test_fsync_{w}', '?')}): "
+                         f"**`{line}`**, i.e. {us / 1000:.2f} ms per flush, at most ~{ops:,.0f} flushes "
+                         "per second one after the other")
+        elif pgd:
+            L.append("`pg_test_fsync` was not run (not found), so no flush latency of the disk is given.")
+        if wals:
+            L += ["", "Over the measured windows (`pg_stat_wal`, the whole cluster, medians over the runs). "
+                      "A durable commit waits for a WAL flush (`wal_sync`); commits that arrive while "
+                      "one is in progress share the next one (group commit), hence *orders per flush*. "
+                      "*Flush ms* and *time flushing* come from `wal_sync_time` (`track_wal_io_timing=on`, "
+                      "durable cluster only); WAL flushes do not overlap, so a *time flushing* near 100% "
+                      "means the disk's flush latency sets the commit rate.", "",
+                  "| store | WAL records per order | full-page images per order | WAL kB per order | "
+                  "committed transactions per order | WAL flushes/s | orders per flush | flush ms "
+                  "(each run) | time flushing |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            for label, w in wals:
+                flush = (f"{fnum(w['sync_ms'], 2)} ({', '.join(fnum(x, 2) for x in w['sync_ms_each'])})"
+                         if w["sync_ms"] else "–")
+                L.append(f"| {label} | {fnum(w['records'])} | {fnum(w['fpi'], 2)} | {fnum(w['bytes'] / 1024, 1)} | "
+                         f"{fnum(w['commits'], 2)} | {fnum(w['syncs_per_s'])} | "
+                         f"{fnum(w['orders_per_sync'], 2) if w['orders_per_sync'] else '– (no flushes)'} | "
+                         f"{flush} | {pct(w['sync_share'])} |")
 
     if login:
         L += ["", "### Login", "",
               f"`POST /api/v1/auth/login` of the same users, argon2id with the shipped parameters "
               f"**t = {t}, m = {m} KiB ({m_mib}), p = 1** (libsodium), each level for "
-              f"{meta.get('login_duration')} (PostgreSQL, same `serve`).", "",
+              f"{meta.get('login_duration')} (PostgreSQL test cluster, same `serve`).", "",
               "| concurrent clients | logins/s | p50 ms | p90 ms | p99 ms | logins measured | non-2xx |",
               "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for lv in login["levels"]:
@@ -302,7 +397,7 @@ def main():
               "| store | copies | buyers | orders made (201) | other answers | stock read back "
               "(after ms) | 2 s later | result |",
               "| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |"]
-        for db, label in (("pg", "PostgreSQL"), ("sqlite", "SQLite")):
+        for db, label, _ in stores:
             o = over.get(db)
             if not o:
                 continue
@@ -321,7 +416,7 @@ def main():
         if mt and r:
             sweep.append((int(mt.group(1)), int(mt.group(2)), r))
     if sweep:
-        L += ["", "### Where the time goes (PostgreSQL)", "",
+        L += ["", "### Where the time goes (PostgreSQL test cluster)", "",
               f"One checkout run of {meta.get('sweep_duration')} per `serve` setting, {sweep[0][2]['clients']} "
               "clients" + (", with `pg_stat_statements` (and planning time) loaded: PostgreSQL restarted "
                            "with it after the runs above" if meta.get("sweep_pg_stat_statements") else "")
@@ -404,20 +499,37 @@ def main():
     if meta.get("binary"):
         binary = re.sub(r"^\S*?/(build/)", r"\1", meta["binary"])
         L.append(f"- binary under test: `{binary}`, copied to the scratch directory before the runs")
-    L.append(f"- PostgreSQL {meta.get('postgres_version')} from `scripts/pg-test-server.sh` (a throwaway "
-             "test cluster) with its settings: "
-             + ", ".join(f"`{k[3:]}={pg_setting(v)}`" for k, v in sorted(meta.items()) if k.startswith("pg_"))
-             + ". **`fsync=off`, `synchronous_commit=off` and `full_page_writes=off`**: a commit does "
-             "not wait for the disk, so these are upper bounds of what a durable production server "
-             "does. SQLite " + meta.get("sqlite_version", "?") + " with `serve`'s settings "
+    def settings(prefix):
+        return ", ".join(f"`{k[len(prefix):]}={pg_setting(v)}`" for k, v in sorted(meta.items())
+                         if k.startswith(prefix))
+    L.append(f"- PostgreSQL {meta.get('postgres_version')}, two throwaway clusters from "
+             "`scripts/pg-test-server.sh`, one after the other on the same disk (never both running "
+             "during a measurement):")
+    L.append("  - **test cluster** (`scripts/pg-test-server.sh start`): the *" + PG_FAST + "* rows, "
+             "the first checkout goal, the login table, the PostgreSQL oversell race and the sweep. "
+             "Settings: " + settings("pg_") + ". **`fsync=off`, `synchronous_commit=off` and "
+             "`full_page_writes=off`**: a commit does not wait for the disk, so these are upper "
+             "bounds of what a durable production server does.")
+    if pgd or over.get("pg-durable"):
+        L.append("  - **durable cluster** (`PG_TEST_DURABLE=1 scripts/pg-test-server.sh start`, its own "
+                 f"migrate and import of the same {int(meta.get('books_pgdurable', 0)):,} books, "
+                 "`VACUUM ANALYZE` and `CHECKPOINT` before the runs; the test cluster was stopped "
+                 "first): the *" + PG_DUR + "* rows, the durable checkout goal and the durable "
+                 "oversell race, with the same `serve` settings, books and clients. Settings: "
+                 + settings("pgdurable_") + ": PostgreSQL's durable defaults, a commit returns only "
+                 f"once its WAL is flushed to the disk (`{method}`).")
+    else:
+        L.append("  - no durable cluster in this run (`BENCH_SHOP_DURABLE=0`).")
+    L.append("- SQLite " + meta.get("sqlite_version", "?") + " with `serve`'s settings "
              "(`journal_mode=WAL`, `synchronous=NORMAL`: a commit does not fsync either; the WAL is "
              "synced at checkpoints).")
     if pg:
         L.append(f"- `serve`: `--blocking-threads {meta.get('blocking_threads')} --store-pool-size "
                  f"{meta.get('pool_size')} --access-log false`, 1 I/O thread, response cache on "
                  f"(64 MiB), argon2id t = {t}, m = {m} KiB, test payment provider, ephemeral JWT key.")
-    L.append(f"- Import of the catalogue before the runs: PostgreSQL {meta.get('import_pg_seconds')} s, "
-             f"SQLite {meta.get('import_sqlite_seconds', 'n/a')} s (wall, including migrate).")
+    L.append(f"- Import of the catalogue before the runs: PostgreSQL test cluster {meta.get('import_pg_seconds')} s, "
+             + (f"durable PostgreSQL {meta['import_pgdurable_seconds']} s, " if meta.get("import_pgdurable_seconds") else "")
+             + f"SQLite {meta.get('import_sqlite_seconds', 'n/a')} s (wall, including migrate).")
     L.append("- The load generator, `serve` and PostgreSQL share the machine's cores; the *rest of the "
              "machine* column is whatever else ran meanwhile (other users' work: a large value "
              "means the run was disturbed).")

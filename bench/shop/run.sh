@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark of the shop issue: checkout throughput and latency of `libromind serve` with 50
 # concurrent customers on PostgreSQL and on SQLite (the whole catalogue imported), login latency
-# with the real argon2id parameters, and an oversell race (50 buyers, 10 copies). The load
-# generator is bench/shop/checkout_load.go (Go, standard library only). Writes the raw results
-# to bench/results/shop-<stamp>/ and the "shop" section of docs/benchmarks.md
-# (bench/shop/report.py).
+# with the real argon2id parameters, and an oversell race (50 buyers, 10 copies). The PostgreSQL
+# of these runs is scripts/pg-test-server.sh's test cluster (fsync, synchronous_commit and
+# full_page_writes off: an upper bound); a second, durable cluster (PG_TEST_DURABLE=1: all three
+# on) then gets the same checkout runs and oversell race, and pg_test_fsync measures the flush
+# latency of its disk. The load generator is bench/shop/checkout_load.go (Go, standard library
+# only). Writes the raw results to bench/results/shop-<stamp>/ and the "shop" section of
+# docs/benchmarks.md (bench/shop/report.py).
 #
-#   bench/shop/run.sh                                        # ~6 min
+#   bench/shop/run.sh                                        # ~10 min
 #   BENCH_SHOP_RUNS=1 BENCH_SHOP_DURATION=5s BENCH_SHOP_SWEEP= bench/shop/run.sh   # a quick look
 #
 # Environment (all optional):
@@ -17,6 +20,10 @@
 #   BENCH_SHOP_SWEEP="2:4 4:8 8:16 16:32"   blocking-threads:pool-size pairs, one PostgreSQL
 #                                   checkout run each (BENCH_SHOP_SWEEP_DURATION=10s), with
 #                                   PostgreSQL's wait events sampled ("" to skip)
+#   BENCH_SHOP_DURABLE=1            0: skip the durable PostgreSQL (fsync, synchronous_commit,
+#                                   full_page_writes on; its own cluster and import, ~4 min)
+#   BENCH_SHOP_FSYNC_SECS=2         seconds per test of pg_test_fsync on the durable cluster's
+#                                   disk (run before and after the durable runs, ~35 s each)
 #   BENCH_SHOP_SQLITE=1             0: skip the SQLite comparison
 #   BENCH_DATA=../shared/data/books (BENCH_DATA_GLOB='books-*.jsonl')
 #   BENCH_BIN=build/release/libromind (built with the release preset when missing)
@@ -42,6 +49,9 @@ LOGIN_DURATION=${BENCH_SHOP_LOGIN_DURATION:-10s}
 SWEEP=${BENCH_SHOP_SWEEP-2:4 4:8 8:16 16:32}
 SWEEP_DURATION=${BENCH_SHOP_SWEEP_DURATION:-10s}
 SQLITE=${BENCH_SHOP_SQLITE:-1}
+DURABLE=${BENCH_SHOP_DURABLE:-1}
+FSYNC_SECS=${BENCH_SHOP_FSYNC_SECS:-2}
+PG_BIN=/usr/lib/postgresql/15/bin
 DATA=${BENCH_DATA:-$root/../shared/data/books}
 DATA_GLOB=${BENCH_DATA_GLOB:-books-*.jsonl}
 BIN=${BENCH_BIN:-build/release/libromind}
@@ -69,6 +79,7 @@ chmod 755 "$work"
 # --- process bookkeeping -----------------------------------------------------------------
 pids=()          # "name:pid" of every background process started here, stopped in reverse order
 pg_started=0
+pgd_started=0    # the durable cluster ($work/pg-durable)
 
 stop_pid() {  # name pid: TERM, wait up to 10 s, then KILL
   local name=$1 pid=$2
@@ -92,6 +103,10 @@ cleanup() {
   if [[ $pg_started == 1 ]]; then
     cp "$work/pg/log" "$out/logs/postgres.log" 2>/dev/null
     scripts/pg-test-server.sh stop "$work/pg" > /dev/null 2>&1
+  fi
+  if [[ $pgd_started == 1 ]]; then
+    cp "$work/pg-durable/log" "$out/logs/postgres-durable.log" 2>/dev/null
+    scripts/pg-test-server.sh stop "$work/pg-durable" > /dev/null 2>&1
   fi
   if [[ $KEEP == 1 ]]; then log "scratch directory kept: $work"; else rm -rf "$work"; fi
   exit "$rc"
@@ -179,11 +194,19 @@ shopt -u nullglob
   meta login_duration "$LOGIN_DURATION"
   meta sweep "$SWEEP"
   meta sweep_duration "$SWEEP_DURATION"
+  meta durable "$DURABLE"
   meta data_files "${#files[@]}"
   meta data_lines "$(cat "${files[@]}" | wc -l)"
 }
 
 # --- 1. PostgreSQL -----------------------------------------------------------------------
+pg_settings_of() {  # url: name|setting|unit of the settings that decide what a commit costs
+  psql "$1" -XAt -F'|' -c "SELECT name, setting, unit FROM pg_settings WHERE name IN
+    ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'wal_sync_method',
+     'shared_buffers', 'max_connections', 'commit_delay', 'max_wal_size', 'checkpoint_timeout',
+     'track_wal_io_timing')
+    ORDER BY name"
+}
 log "starting PostgreSQL (scripts/pg-test-server.sh)"
 record scripts/pg-test-server.sh start "$work/pg"
 scripts/pg-test-server.sh start "$work/pg" > "$work/pg-start.log" 2>&1 \
@@ -197,17 +220,13 @@ log "PostgreSQL at $pg_url (postmaster $postmaster)"
 # The settings that decide what a commit costs, as the server reports them.
 while IFS='|' read -r name setting unit; do
   meta "pg_$name" "$setting${unit:+ $unit}"
-done < <(psql "$pg_url" -XAt -F'|' -c "SELECT name, setting, unit FROM pg_settings WHERE name IN
-  ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers',
-   'max_connections', 'commit_delay', 'max_wal_size', 'checkpoint_timeout') ORDER BY name")
+done < <(pg_settings_of "$pg_url")
 
 # --- 2. migrate + import + admin ---------------------------------------------------------
 sqlite_url=sqlite://$work/shop.db
 printf 'Bench-Admin-Pass-%s\n' "$stamp" > "$work/admin.pw"
-dbs=(pg)
-[[ $SQLITE == 1 ]] && dbs+=(sqlite)
-for db in "${dbs[@]}"; do
-  if [[ $db == pg ]]; then url=$pg_url; else url=$sqlite_url; fi
+prepare_db() {  # db url: migrate, import the catalogue, create the administrator
+  local db=$1 url=$2 t0
   log "migrate + import into $db (${#files[@]} files)"
   t0=$(date +%s.%N)
   record "$BIN" migrate --database-url "$url"
@@ -219,7 +238,9 @@ for db in "${dbs[@]}"; do
   record "$BIN" user create --database-url "$url" --email "$ADMIN_EMAIL" --admin --password-file "$work/admin.pw"
   "$BIN" user create --database-url "$url" --email "$ADMIN_EMAIL" --admin \
     --password-file "$work/admin.pw" > "$work/user-$db.log" 2>&1 || die "user create on $db failed"
-done
+}
+prepare_db pg "$pg_url"
+if [[ $SQLITE == 1 ]]; then prepare_db sqlite "$sqlite_url"; fi
 meta books_pg "$(psql "$pg_url" -XAtc 'SELECT count(*) FROM books')"
 psql "$pg_url" -Xqc 'VACUUM ANALYZE' > /dev/null
 
@@ -333,6 +354,76 @@ for pair in $SWEEP; do
   stop_sampler
   stop_serve
 done
+
+# PostgreSQL, durable: a second throwaway cluster with fsync, synchronous_commit and
+# full_page_writes on (PG_TEST_DURABLE=1), its own import, the same `serve` settings, books and
+# clients. The test cluster is stopped first, so that the two never share the disk or the cores.
+# The flush latency of the disk under the durable cluster's data directory (under $work), by
+# pg_test_fsync with no cluster running: before the durable runs and after them (this disk's
+# flush latency is not steady).
+fsync_test() {  # before|after
+  [[ -x $PG_BIN/pg_test_fsync ]] || { log "pg_test_fsync not found in $PG_BIN; no flush latency recorded"; return 0; }
+  sync -f "$work" 2>/dev/null || true   # the previous cluster's writes out of the page cache first
+  log "pg_test_fsync on the disk of $work, $1 the durable runs (${FSYNC_SECS} s per test)"
+  meta fsync_filesystem "$(df -PT "$work" | awk 'NR == 2 {print $2 ", " $1 " mounted on " $7}')"
+  meta fsync_secs "$FSYNC_SECS"
+  meta "loadavg_pg_test_fsync_$1" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  if [[ $1 == before ]]; then record "$PG_BIN/pg_test_fsync" -s "$FSYNC_SECS" -f "$work/pg_test_fsync.tmp"; fi
+  "$PG_BIN/pg_test_fsync" -s "$FSYNC_SECS" -f "$work/pg_test_fsync.tmp" > "$out/pg_test_fsync-$1.txt" 2>&1 \
+    || log "warning: pg_test_fsync failed (see $out/pg_test_fsync-$1.txt)"
+  rm -f "$work/pg_test_fsync.tmp"
+}
+if [[ $DURABLE == 1 ]]; then
+  cp "$work/pg/log" "$out/logs/postgres.log" 2>/dev/null || true
+  scripts/pg-test-server.sh stop "$work/pg" > /dev/null 2>&1 || die "stopping the test cluster failed"
+  pg_started=0
+  fsync_test before
+  log "starting the durable PostgreSQL (PG_TEST_DURABLE=1 scripts/pg-test-server.sh)"
+  record_raw "PG_TEST_DURABLE=1 $(printf '%q ' scripts/pg-test-server.sh start)$(printf '%q' "$work/pg-durable")"
+  PG_TEST_DURABLE=1 scripts/pg-test-server.sh start "$work/pg-durable" > "$work/pg-durable-start.log" 2>&1 \
+    || { cat "$work/pg-durable-start.log" >&2; die "PG_TEST_DURABLE=1 scripts/pg-test-server.sh start failed"; }
+  pgd_started=1
+  pgd_admin_url=$(head -1 "$work/pg-durable/url")
+  psql "$pgd_admin_url" -Xqc 'CREATE DATABASE libromind_shop_durable' > /dev/null
+  pgd_url=${pgd_admin_url%/*}/libromind_shop_durable
+  pgd_postmaster=$(head -1 "$work/pg-durable/data/postmaster.pid")
+  log "durable PostgreSQL at $pgd_url (postmaster $pgd_postmaster)"
+  # The time of the WAL flushes during the runs (pg_stat_wal.wal_sync_time; a clock read around
+  # each write and flush, no change to what a commit waits for).
+  record psql "$pgd_url" -Xq -c 'ALTER SYSTEM SET track_wal_io_timing = on' -c 'SELECT pg_reload_conf()'
+  psql "$pgd_url" -Xq -c 'ALTER SYSTEM SET track_wal_io_timing = on' -c 'SELECT pg_reload_conf()' > /dev/null
+  sleep 0.5
+  while IFS='|' read -r name setting unit; do
+    meta "pgdurable_$name" "$setting${unit:+ $unit}"
+  done < <(pg_settings_of "$pgd_url")
+  [[ $(psql "$pgd_url" -XAtc "SELECT string_agg(setting, ',' ORDER BY name) FROM pg_settings
+        WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')") == on,on,on ]] \
+    || die "the PG_TEST_DURABLE=1 cluster does not run with fsync, synchronous_commit, full_page_writes on"
+  prepare_db pgdurable "$pgd_url"
+  meta books_pgdurable "$(psql "$pgd_url" -XAtc 'SELECT count(*) FROM books')"
+  # VACUUM ANALYZE as on the test cluster; the CHECKPOINT writes the import's dirty pages out
+  # now rather than during the runs.
+  psql "$pgd_url" -Xq -c 'VACUUM ANALYZE' -c 'CHECKPOINT' > /dev/null
+
+  start_serve pg-durable "$pgd_url" "$BLOCKING" "$POOL"
+  meta serve_config_pgdurable "$(grep -m1 '"event":"config"' "$work/serve-pg-durable.log")"
+  for run in $(seq 1 "$RUNS"); do
+    log "durable PostgreSQL checkout run $run/$RUNS ($CLIENTS clients, $DURATION after $WARMUP warm-up)"
+    meta "loadavg_pgdurable_run$run" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    load_run "checkout-pg-durable.$run" checkout "${checkout_flags[@]}" -books "$books" \
+      -watch-pids "serve=$serve_pid,postgres=$pgd_postmaster" \
+      -window-hook "$(printf '%q ' "$root/bench/shop/pg-window-hook.sh" "$pgd_url" "$out/checkout-pg-durable.$run")"
+    sleep 2
+  done
+  log "durable PostgreSQL oversell race ($CLIENTS buyers, 10 copies of $oversell_book)"
+  load_run oversell-pg-durable oversell -clients "$CLIENTS" -oversell-book "$oversell_book" -oversell-stock 10
+  stop_serve
+  cp "$work/pg-durable/log" "$out/logs/postgres-durable.log" 2>/dev/null || true
+  scripts/pg-test-server.sh stop "$work/pg-durable" > /dev/null 2>&1 || die "stopping the durable cluster failed"
+  pgd_started=0
+
+  fsync_test after
+fi
 
 # SQLite: the same checkout run.
 if [[ $SQLITE == 1 ]]; then
