@@ -59,12 +59,7 @@ core::Result<void> validate_params(const Argon2Params& p) {
   return core::ok();
 }
 
-PasswordHasher::PasswordHasher(Argon2Params params) : params_(params) {
-  init_sodium();
-  auto h = hash("libromind-dummy-password");
-  if (!h) throw std::runtime_error("argon2id: " + h.error().message);
-  dummy_hash_ = *h;
-}
+PasswordHasher::PasswordHasher(Argon2Params params) : params_(params) { init_sodium(); }
 
 core::Result<std::string> PasswordHasher::hash(std::string_view password) const {
   char out[crypto_pwhash_STRBYTES];
@@ -83,6 +78,12 @@ bool PasswordHasher::verify(std::string_view encoded, std::string_view password)
 }
 
 void PasswordHasher::verify_dummy(std::string_view password) const {
+  // Made on the first login of an unknown account, with this hasher's parameters, so that
+  // such a login costs what a real one does (and start-up pays nothing for it).
+  std::call_once(dummy_once_, [this] {
+    auto h = hash("libromind-dummy-password");
+    dummy_hash_ = h ? *h : std::string();
+  });
   (void)verify(dummy_hash_, password);
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,7 +41,8 @@ class PasswordHasher {
 
  private:
   Argon2Params params_;
-  std::string dummy_hash_;
+  mutable std::once_flag dummy_once_;
+  mutable std::string dummy_hash_;
 };
 
 inline constexpr size_t kMinPasswordChars = 10;

@@ -5,7 +5,6 @@
 
 #include "catalog/importer.hpp"
 #include "core/crypto.hpp"
-#include "core/text.hpp"
 #include "telemetry/log.hpp"
 
 namespace libromind::catalog {
@@ -20,14 +19,10 @@ core::Error field_problem(std::vector<FieldError>* out, std::vector<FieldError> 
 
 }  // namespace
 
-core::Result<std::string> CatalogAdmin::write(const std::string& body, const std::string& path_id,
+core::Result<std::string> CatalogAdmin::write(nlohmann::json j, const std::string& path_id,
                                               bool must_exist,
                                               std::vector<FieldError>* field_errors) {
-  if (core::json_nesting_depth(body, 32) > 32) {
-    return core::Error::invalid("the body nests too deeply to be a book");
-  }
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  if (!j.is_object()) {
     return core::Error::invalid("the body must be a JSON object describing one book");
   }
   if (!path_id.empty()) {
@@ -71,14 +66,14 @@ core::Result<std::string> CatalogAdmin::write(const std::string& body, const std
   return id;
 }
 
-core::Result<std::string> CatalogAdmin::create(const std::string& body,
+core::Result<std::string> CatalogAdmin::create(const nlohmann::json& book,
                                                std::vector<FieldError>* field_errors) {
-  return write(body, "", false, field_errors);
+  return write(book, "", false, field_errors);
 }
 
-core::Result<std::string> CatalogAdmin::replace(const std::string& id, const std::string& body,
+core::Result<std::string> CatalogAdmin::replace(const std::string& id, const nlohmann::json& book,
                                                 std::vector<FieldError>* field_errors) {
-  return write(body, id, true, field_errors);
+  return write(book, id, true, field_errors);
 }
 
 core::Result<void> CatalogAdmin::patch(const std::string& id, const BookPatch& patch) {

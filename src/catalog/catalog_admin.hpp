@@ -4,9 +4,11 @@
 // tombstone in the change feed.
 //
 //   catalog::CatalogAdmin admin(store);
-//   LM_ASSIGN_OR_RETURN(auto id, admin.create(R"({"title": "New book", "authors": ["A, B"]})"));
+//   LM_ASSIGN_OR_RETURN(auto id, admin.create({{"title", "New book"}, {"authors", {"A, B"}}},
+//                                             nullptr));
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,7 +24,8 @@ struct BookPatch {
   std::optional<int64_t> stock;        // >= 0
 };
 
-// A JSON object with the import's fields (../shared/data/books/README.md), as one book.
+// A book is a parsed JSON object with the import's fields (../shared/data/books/README.md);
+// the caller has bounded its size and nesting (the HTTP layer does, in json_body).
 // Field problems come back as an invalid-argument error whose `fields` lists each one.
 struct BookInputError {
   std::vector<FieldError> errors;
@@ -34,18 +37,18 @@ class CatalogAdmin {
 
   // Creates a book; without an `id` one is made ("lm-..."). An existing id is a conflict.
   // Returns the book's id. `field_errors` receives validation problems.
-  core::Result<std::string> create(const std::string& json_body,
+  core::Result<std::string> create(const nlohmann::json& book,
                                    std::vector<FieldError>* field_errors);
   // Replaces every field of an existing book (a missing book is not found).
-  core::Result<std::string> replace(const std::string& id, const std::string& json_body,
+  core::Result<std::string> replace(const std::string& id, const nlohmann::json& book,
                                     std::vector<FieldError>* field_errors);
   core::Result<void> patch(const std::string& id, const BookPatch& patch);
   // Deletes the book; carts lose it, orders keep their lines (title and price paid).
   core::Result<void> remove(const std::string& id);
 
  private:
-  core::Result<std::string> write(const std::string& json_body, const std::string& path_id,
-                                  bool must_exist, std::vector<FieldError>* field_errors);
+  core::Result<std::string> write(nlohmann::json book, const std::string& path_id, bool must_exist,
+                                  std::vector<FieldError>* field_errors);
   store::Store& store_;
 };
 

@@ -47,15 +47,6 @@ Book read_summary(const std::vector<Value>& r) {
   return b;
 }
 
-std::string placeholders(size_t first, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    if (i) out += ", ";
-    out += "$" + std::to_string(first + i);
-  }
-  return out;
-}
-
 const char* sort_name(SortKey k) {
   switch (k) {
     case SortKey::kPopularity:
@@ -328,11 +319,11 @@ core::Result<void> CatalogService::attach_authors_and_genres(store::Connection& 
     index[ids[i]] = i;
     params.push_back(ids[i]);
   }
-  const std::string in = placeholders(1, ids.size());
+  const std::string in = store::placeholder_list(1, ids.size());
   LM_ASSIGN_OR_RETURN(auto authors,
                       conn.query("SELECT ba.book_id, a.id, a.name FROM book_authors ba "
-                                 "JOIN authors a ON a.id = ba.author_id WHERE ba.book_id IN (" +
-                                     in + ") ORDER BY ba.book_id, ba.position",
+                                 "JOIN authors a ON a.id = ba.author_id WHERE ba.book_id IN " +
+                                     in + " ORDER BY ba.book_id, ba.position",
                                  params));
   for (const auto& r : authors.rows) {
     books[index[store::as_int(r[0])]].authors.push_back(
@@ -340,8 +331,8 @@ core::Result<void> CatalogService::attach_authors_and_genres(store::Connection& 
   }
   LM_ASSIGN_OR_RETURN(auto genres,
                       conn.query("SELECT bg.book_id, g.name FROM book_genres bg "
-                                 "JOIN genres g ON g.id = bg.genre_id WHERE bg.book_id IN (" +
-                                     in + ") ORDER BY bg.book_id, bg.position",
+                                 "JOIN genres g ON g.id = bg.genre_id WHERE bg.book_id IN " +
+                                     in + " ORDER BY bg.book_id, bg.position",
                                  params));
   for (const auto& r : genres.rows) {
     books[index[store::as_int(r[0])]].genres.push_back(store::as_string(r[1]));

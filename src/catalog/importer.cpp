@@ -25,15 +25,6 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
   return out;
 }
 
-std::string placeholders_row(size_t first, size_t n) {
-  std::string out = "(";
-  for (size_t i = 0; i < n; ++i) {
-    if (i) out += ", ";
-    out += "$" + std::to_string(first + i);
-  }
-  return out + ")";
-}
-
 // The record as it will be stored, with synthetic fields filled in.
 struct Prepared {
   BookRecord rec;
@@ -109,7 +100,7 @@ core::Result<std::unordered_map<std::string, int64_t>> ensure_names(
   auto lookup = [&](const std::vector<std::string>& chunk) -> core::Result<void> {
     Params params(chunk.begin(), chunk.end());
     LM_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT id, name FROM " + table + " WHERE name IN " +
-                                                  placeholders_row(1, params.size()),
+                                                  store::placeholder_list(1, params.size()),
                                               params));
     for (const auto& r : rows.rows) ids[store::as_string(r[1])] = store::as_int(r[0]);
     return core::ok();
@@ -129,7 +120,7 @@ core::Result<std::unordered_map<std::string, int64_t>> ensure_names(
     for (size_t i = 0; i < missing.size(); ++i) {
       insert_params.push_back(missing[i]);
       insert_params.push_back(search_fold(missing[i]));
-      values += (i ? ", " : "") + placeholders_row(2 * i + 1, 2);
+      values += (i ? ", " : "") + store::placeholder_list(2 * i + 1, 2);
     }
     // ON CONFLICT still guards against a concurrent importer inserting the same name.
     LM_TRY(conn.exec("INSERT INTO " + table + " (name, folded) VALUES " + values +
@@ -163,7 +154,7 @@ class BatchWriter {
     {
       LM_ASSIGN_OR_RETURN(auto rows, conn_.query("SELECT ext_id, content_hash FROM books WHERE "
                                                  "ext_id IN " +
-                                                     placeholders_row(1, ids.size()),
+                                                     store::placeholder_list(1, ids.size()),
                                                  ids));
       for (const auto& r : rows.rows)
         existing_hash[store::as_string(r[0])] = store::as_string(r[1]);
@@ -172,7 +163,7 @@ class BatchWriter {
     if (!isbns.empty()) {
       LM_ASSIGN_OR_RETURN(auto rows,
                           conn_.query("SELECT isbn13, ext_id FROM books WHERE isbn13 IN " +
-                                          placeholders_row(1, isbns.size()),
+                                          store::placeholder_list(1, isbns.size()),
                                       isbns));
       for (const auto& r : rows.rows) isbn_owner[store::as_string(r[0])] = store::as_string(r[1]);
     }
@@ -226,7 +217,7 @@ class BatchWriter {
       // Title and names are separated by a control character, which a query cannot contain,
       // so a `q` never matches across the end of one and the start of the next.
       const std::string search_text = search_fold(r.title + "\x1f" + join(r.authors, "\x1f"));
-      values += (values.empty() ? "" : ", ") + placeholders_row(params.size() + 1, kCols);
+      values += (values.empty() ? "" : ", ") + store::placeholder_list(params.size() + 1, kCols);
       params.insert(params.end(), {r.id,
                                    opt(r.isbn13),
                                    r.title,
@@ -272,7 +263,7 @@ class BatchWriter {
       book_ids[store::as_string(r[1])] = store::as_int(r[0]);
       id_params.push_back(store::as_int(r[0]));
     }
-    const std::string in = placeholders_row(1, id_params.size());
+    const std::string in = store::placeholder_list(1, id_params.size());
     LM_TRY(conn_.exec("DELETE FROM book_authors WHERE book_id IN " + in, id_params));
     LM_TRY(conn_.exec("DELETE FROM book_genres WHERE book_id IN " + in, id_params));
     LM_TRY(insert_links(
@@ -294,7 +285,7 @@ class BatchWriter {
     }
     if (isbns.empty()) return core::ok();
     LM_ASSIGN_OR_RETURN(auto rows, conn_.query("SELECT isbn13, ext_id FROM books WHERE isbn13 IN " +
-                                                   placeholders_row(1, isbns.size()),
+                                                   store::placeholder_list(1, isbns.size()),
                                                isbns));
     std::unordered_map<std::string, std::string> owner;
     for (const auto& r : rows.rows) owner[store::as_string(r[0])] = store::as_string(r[1]);
@@ -333,7 +324,7 @@ class BatchWriter {
     for (auto* p : changed) {
       const auto& names = names_of(p->rec);
       for (size_t pos = 0; pos < names.size(); ++pos) {
-        values += (values.empty() ? "" : ", ") + placeholders_row(params.size() + 1, 3);
+        values += (values.empty() ? "" : ", ") + store::placeholder_list(params.size() + 1, 3);
         params.insert(params.end(),
                       {book_ids.at(p->rec.id), name_ids.at(names[pos]), static_cast<int64_t>(pos)});
         if (params.size() >= 3000) LM_TRY(flush());

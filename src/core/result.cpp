@@ -22,6 +22,8 @@ const char* to_string(ErrorCode code) {
       return "too_many_requests";
     case ErrorCode::kPayloadTooLarge:
       return "payload_too_large";
+    case ErrorCode::kUnsupportedMediaType:
+      return "unsupported_media_type";
     case ErrorCode::kUnavailable:
       return "unavailable";
     case ErrorCode::kInternal:

@@ -16,17 +16,18 @@
 namespace libromind::core {
 
 enum class ErrorCode {
-  kInvalidArgument,  // bad input from a caller (400)
-  kNotFound,         // no such object (404)
-  kUnauthenticated,  // no valid credentials (401)
-  kForbidden,        // authenticated, but not allowed (403)
-  kConflict,         // state does not allow it (409)
-  kUnprocessable,    // well-formed, but cannot be processed as asked (422)
-  kPaymentRequired,  // the payment was declined (402)
-  kTooManyRequests,  // throttled; retry after `retry_after_seconds` (429)
-  kPayloadTooLarge,  // body or field over a limit (413)
-  kUnavailable,      // a dependency is down or overloaded, retry later (503)
-  kInternal,         // a bug or an unexpected failure (500)
+  kInvalidArgument,       // bad input from a caller (400)
+  kNotFound,              // no such object (404)
+  kUnauthenticated,       // no valid credentials (401)
+  kForbidden,             // authenticated, but not allowed (403)
+  kConflict,              // state does not allow it (409)
+  kUnprocessable,         // well-formed, but cannot be processed as asked (422)
+  kPaymentRequired,       // the payment was declined (402)
+  kTooManyRequests,       // throttled; retry after `retry_after_seconds` (429)
+  kPayloadTooLarge,       // body or field over a limit (413)
+  kUnsupportedMediaType,  // a body in a format the route does not take (415)
+  kUnavailable,           // a dependency is down or overloaded, retry later (503)
+  kInternal,              // a bug or an unexpected failure (500)
 };
 
 const char* to_string(ErrorCode code);

@@ -34,9 +34,6 @@ Response problem_from_error(const core::Error& e, const std::string& request_id)
   };
   switch (e.code) {
     case core::ErrorCode::kInvalidArgument:
-      if (e.type == "unsupported-media-type") {
-        return problem(415, e.type, "Unsupported media type", e.message, request_id);
-      }
       return problem(400, type_or("invalid-parameter"), "Invalid parameter", e.message, request_id,
                      fields);
     case core::ErrorCode::kNotFound:
@@ -64,6 +61,9 @@ Response problem_from_error(const core::Error& e, const std::string& request_id)
     }
     case core::ErrorCode::kPayloadTooLarge:
       return problem(413, "payload-too-large", "Payload too large", e.message, request_id);
+    case core::ErrorCode::kUnsupportedMediaType:
+      return problem(415, type_or("unsupported-media-type"), "Unsupported media type", e.message,
+                     request_id);
     case core::ErrorCode::kUnavailable: {
       auto r = problem(503, type_or("unavailable"), "Service unavailable", e.message, request_id);
       r.set_header("Retry-After", std::to_string(std::max<int64_t>(1, e.retry_after_seconds)));

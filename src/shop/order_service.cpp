@@ -21,12 +21,6 @@ using store::Params;
 // An internal signal from place(): the idempotency key already made an order.
 constexpr const char* kReplaySignal = "idempotent-replay";
 
-std::string placeholders(size_t first, size_t n) {
-  std::string out = "(";
-  for (size_t i = 0; i < n; ++i) out += (i ? ", $" : "$") + std::to_string(first + i);
-  return out + ")";
-}
-
 json address_json(const Address& a) {
   return {{"name", a.name},
           {"line1", a.line1},
@@ -211,7 +205,7 @@ core::Result<Placed> OrderService::attempt(const CheckoutRequest& req) {
                              "payment-declined");
   }
 
-  core::Result<std::string> placed = core::Error::internal("not attempted");
+  core::Result<int64_t> placed = core::Error::internal("not attempted");
   for (int attempt = 0; attempt < 3; ++attempt) {
     placed = place(req, fp, auth, cart.subtotal_cents, cart.currency);
     // A deadlock victim or a dropped connection is safe to retry: the transaction rolled back,
@@ -224,10 +218,7 @@ core::Result<Placed> OrderService::attempt(const CheckoutRequest& req) {
     return placed.error();  // checkout() looks for a winner with the same key
   }
   LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
-  LM_ASSIGN_OR_RETURN(auto rows,
-                      conn->query("SELECT id FROM orders WHERE public_id = $1", {*placed}));
-  if (rows.empty()) return core::Error::internal("placed order not found");
-  LM_ASSIGN_OR_RETURN(auto order, load(*conn, store::as_int(rows.rows[0][0]), true));
+  LM_ASSIGN_OR_RETURN(auto order, load(*conn, *placed, true));
   telemetry::log_info("order_placed", {{"order_id", order.id},
                                        {"user_id", order.user_id},
                                        {"total_cents", order.total_cents},
@@ -235,11 +226,11 @@ core::Result<Placed> OrderService::attempt(const CheckoutRequest& req) {
   return Placed{std::move(order), false};
 }
 
-core::Result<std::string> OrderService::place(const CheckoutRequest& req,
-                                              const std::string& expected_fp,
-                                              const Authorization& auth, int64_t total_cents,
-                                              const std::string& currency) {
-  std::string public_id = "ord_" + core::random_token(12);
+core::Result<int64_t> OrderService::place(const CheckoutRequest& req,
+                                          const std::string& expected_fp, const Authorization& auth,
+                                          int64_t total_cents, const std::string& currency) {
+  const std::string public_id = "ord_" + core::random_token(12);
+  int64_t order_pk = 0;
   LM_TRY(store::with_transaction(store_, [&](store::Connection& conn) -> core::Result<void> {
     LM_ASSIGN_OR_RETURN(auto existing, conn.query("SELECT 1 FROM orders WHERE user_id = $1 AND "
                                                   "idempotency_key = $2",
@@ -281,12 +272,12 @@ core::Result<std::string> OrderService::place(const CheckoutRequest& req,
                    {public_id, req.user_id, total_cents, currency, item_count,
                     address_json(req.shipping).dump(), payments_.name(), auth.reference,
                     req.card.last4(), req.idempotency_key, req.fingerprint, ts}));
-    const int64_t order_pk = store::as_int(ins.rows.at(0)[0]);
+    order_pk = store::as_int(ins.rows.at(0)[0]);
     Params lp;
     std::string values;
     int64_t pos = 0;
     for (const auto& l : snap->lines) {  // in cart order
-      values += (values.empty() ? "" : ", ") + placeholders(lp.size() + 1, 7);
+      values += (values.empty() ? "" : ", ") + store::placeholder_list(lp.size() + 1, 7);
       lp.insert(lp.end(), {order_pk, pos++, l.book_pk, l.line.book_id, l.line.title,
                            l.line.unit_price_cents, l.line.quantity});
     }
@@ -309,10 +300,11 @@ core::Result<std::string> OrderService::place(const CheckoutRequest& req,
     Params ids{seq};
     for (const auto& l : lines) ids.push_back(l.book_pk);
     LM_TRY(conn.exec(
-        "UPDATE books SET change_seq = $1 WHERE id IN " + placeholders(2, lines.size()), ids));
+        "UPDATE books SET change_seq = $1 WHERE id IN " + store::placeholder_list(2, lines.size()),
+        ids));
     return core::ok();
   }));
-  return public_id;
+  return order_pk;
 }
 
 core::Result<Order> OrderService::load(store::Connection& conn, int64_t pk, bool with_details) {
@@ -436,8 +428,9 @@ core::Result<Order> OrderService::set_status(const Viewer& viewer, const std::st
         LM_ASSIGN_OR_RETURN(int64_t seq, catalog::next_change_seq(conn));
         Params ids{seq};
         for (const auto& l : lines.rows) ids.push_back(l[0]);
-        LM_TRY(conn.exec(
-            "UPDATE books SET change_seq = $1 WHERE id IN " + placeholders(2, lines.size()), ids));
+        LM_TRY(conn.exec("UPDATE books SET change_seq = $1 WHERE id IN " +
+                             store::placeholder_list(2, lines.size()),
+                         ids));
       }
     }
     json payload = {{"order_id", id},

@@ -121,9 +121,10 @@ class OrderService {
   core::Result<std::optional<Placed>> find_by_key(store::Connection& conn,
                                                   const CheckoutRequest& req);
   core::Result<Order> load(store::Connection& conn, int64_t pk, bool with_details);
-  core::Result<std::string> place(const CheckoutRequest& req, const std::string& fingerprint_lines,
-                                  const Authorization& auth, int64_t total_cents,
-                                  const std::string& currency);
+  // Writes the order in one transaction; returns its internal id.
+  core::Result<int64_t> place(const CheckoutRequest& req, const std::string& fingerprint_lines,
+                              const Authorization& auth, int64_t total_cents,
+                              const std::string& currency);
 
   store::Store& store_;
   PaymentProvider& payments_;

@@ -154,6 +154,15 @@ core::Result<void> with_transaction(Store& store,
   return core::ok();
 }
 
+std::string placeholder_list(size_t first, size_t n) {
+  std::string out = "(";
+  for (size_t i = 0; i < n; ++i) {
+    if (i) out += ", ";
+    out += "$" + std::to_string(first + i);
+  }
+  return out + ")";
+}
+
 std::string redact_url(std::string_view url) {
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return std::string(url);

@@ -91,6 +91,9 @@ core::Result<std::unique_ptr<Store>> open_store(const StoreOptions& options);
 core::Result<void> with_transaction(Store& store,
                                     const std::function<core::Result<void>(Connection&)>& fn);
 
+// "($first, $first+1, ..., $first+n-1)": the placeholder list of an IN clause or a VALUES row.
+std::string placeholder_list(size_t first, size_t n);
+
 // Redacts the password of a URL for logs.
 std::string redact_url(std::string_view url);
 

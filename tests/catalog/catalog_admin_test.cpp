@@ -15,6 +15,8 @@ namespace {
 using store::testing::Backend;
 using store::testing::TestDatabase;
 
+nlohmann::json J(const std::string& text) { return nlohmann::json::parse(text); }
+
 class CatalogAdminTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
@@ -51,8 +53,8 @@ TEST_P(CatalogAdminTest, create_validates_like_an_import_and_moves_the_change_se
   int64_t before = seq();
   std::vector<FieldError> errors;
   auto id = admin_->create(
-      R"({"id": "new-1", "title": "A New Book", "authors": ["Writer, Ann"], "genres": ["Poetry"],
-          "price_cents": 1500, "stock": 4})",
+      J(R"({"id": "new-1", "title": "A New Book", "authors": ["Writer, Ann"], "genres": ["Poetry"],
+          "price_cents": 1500, "stock": 4})"),
       &errors);
   ASSERT_TRUE(id) << id.error().message;
   EXPECT_EQ(*id, "new-1");
@@ -65,38 +67,39 @@ TEST_P(CatalogAdminTest, create_validates_like_an_import_and_moves_the_change_se
 }
 
 TEST_P(CatalogAdminTest, create_without_an_id_makes_one_and_refuses_duplicates) {
-  auto id = admin_->create(R"({"title": "Untitled Draft"})", nullptr);
+  auto id = admin_->create(J(R"({"title": "Untitled Draft"})"), nullptr);
   ASSERT_TRUE(id) << id.error().message;
   EXPECT_EQ(id->rfind("lm-", 0), 0u);
   EXPECT_TRUE(catalog_->get_book(*id));  // synthetic price and stock, as in an import
-  auto dup = admin_->create(R"({"id": ")" + *id + R"(", "title": "Again"})", nullptr);
+  auto dup = admin_->create(J(R"({"id": ")" + *id + R"(", "title": "Again"})"), nullptr);
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().type, "book-exists");
 }
 
 TEST_P(CatalogAdminTest, invalid_fields_are_all_reported_and_nothing_is_written) {
   std::vector<FieldError> errors;
-  auto r = admin_->create(R"({"id": "bad-1", "title": "", "year": "soon", "rating": 9})", &errors);
+  auto r =
+      admin_->create(J(R"({"id": "bad-1", "title": "", "year": "soon", "rating": 9})"), &errors);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, core::ErrorCode::kInvalidArgument);
   EXPECT_GE(errors.size(), 3u);
   EXPECT_FALSE(catalog_->get_book("bad-1"));
-  EXPECT_FALSE(admin_->create("[1, 2]", nullptr));
-  EXPECT_FALSE(admin_->create("not json", nullptr));
+  EXPECT_FALSE(admin_->create(J("[1, 2]"), nullptr));
+  EXPECT_FALSE(admin_->create(J(R"("not a book")"), nullptr));
 }
 
 TEST_P(CatalogAdminTest, replace_needs_an_existing_book_and_a_matching_id) {
-  EXPECT_EQ(admin_->replace("missing", R"({"title": "X"})", nullptr).error().code,
+  EXPECT_EQ(admin_->replace("missing", J(R"({"title": "X"})"), nullptr).error().code,
             core::ErrorCode::kNotFound);
-  ASSERT_TRUE(admin_->create(R"({"id": "r-1", "title": "Old Title"})", nullptr));
-  ASSERT_TRUE(admin_->replace("r-1", R"({"title": "New Title", "price_cents": 300})", nullptr));
+  ASSERT_TRUE(admin_->create(J(R"({"id": "r-1", "title": "Old Title"})"), nullptr));
+  ASSERT_TRUE(admin_->replace("r-1", J(R"({"title": "New Title", "price_cents": 300})"), nullptr));
   EXPECT_EQ(catalog_->get_book("r-1")->title, "New Title");
-  EXPECT_FALSE(admin_->replace("r-1", R"({"id": "other", "title": "X"})", nullptr));
+  EXPECT_FALSE(admin_->replace("r-1", J(R"({"id": "other", "title": "X"})"), nullptr));
 }
 
 TEST_P(CatalogAdminTest, patch_changes_price_and_stock_and_stamps_the_book) {
-  ASSERT_TRUE(admin_->create(R"({"id": "p-1", "title": "Patch Me", "price_cents": 100,
-                                 "stock": 1})",
+  ASSERT_TRUE(admin_->create(J(R"({"id": "p-1", "title": "Patch Me", "price_cents": 100,
+                                 "stock": 1})"),
                              nullptr));
   int64_t before = seq();
   ASSERT_TRUE(admin_->patch("p-1", {250, std::nullopt}));
@@ -114,7 +117,8 @@ TEST_P(CatalogAdminTest, patch_changes_price_and_stock_and_stamps_the_book) {
 }
 
 TEST_P(CatalogAdminTest, delete_leaves_a_tombstone_in_the_change_feed) {
-  ASSERT_TRUE(admin_->create(R"({"id": "d-1", "title": "Doomed", "authors": ["A, B"]})", nullptr));
+  ASSERT_TRUE(
+      admin_->create(J(R"({"id": "d-1", "title": "Doomed", "authors": ["A, B"]})"), nullptr));
   ASSERT_TRUE(admin_->remove("d-1"));
   EXPECT_EQ(catalog_->get_book("d-1").error().code, core::ErrorCode::kNotFound);
   auto conn = store_->acquire(store::Access::kRead);

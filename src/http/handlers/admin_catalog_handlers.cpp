@@ -1,5 +1,4 @@
 // POST /api/v1/admin/books, PUT/PATCH/DELETE /api/v1/admin/books/{id}: administrators only.
-#include "core/text.hpp"
 #include "http/handlers/catalog_handlers.hpp"
 #include "http/handlers/params.hpp"
 #include "http/handlers/shop_routes.hpp"
@@ -22,8 +21,6 @@ Response book_problem(const core::Error& e, const std::vector<catalog::FieldErro
                  list);
 }
 
-bool valid_book_id(std::string_view id) { return core::is_safe_id(id, 100); }
-
 }  // namespace
 
 void register_admin_catalog_routes(Router& router, catalog::CatalogAdmin& admin,
@@ -40,7 +37,7 @@ void register_admin_catalog_routes(Router& router, catalog::CatalogAdmin& admin,
     auto body = json_body(req, kBookFields);
     if (!body) return problem_from_error(body.error(), req.request_id);
     std::vector<catalog::FieldError> fields;
-    auto id = admin.create(req.body, &fields);
+    auto id = admin.create(*body, &fields);
     if (!id) return book_problem(id.error(), fields, req.request_id);
     return guarded(req, [&]() -> core::Result<Response> {
       LM_ASSIGN_OR_RETURN(auto book, catalog.get_book(*id));
@@ -62,7 +59,7 @@ void register_admin_catalog_routes(Router& router, catalog::CatalogAdmin& admin,
     auto body = json_body(req, kBookFields);
     if (!body) return problem_from_error(body.error(), req.request_id);
     std::vector<catalog::FieldError> fields;
-    auto done = admin.replace(id, req.body, &fields);
+    auto done = admin.replace(id, *body, &fields);
     if (!done) return book_problem(done.error(), fields, req.request_id);
     return guarded(req, [&]() -> core::Result<Response> {
       LM_ASSIGN_OR_RETURN(auto book, catalog.get_book(id));

@@ -18,6 +18,8 @@ json opt(const std::optional<T>& v) {
 
 }  // namespace
 
+bool valid_book_id(std::string_view id) { return core::is_safe_id(id, 100); }
+
 nlohmann::ordered_json book_json(const catalog::Book& b) {
   json authors = json::array();
   for (const auto& a : b.authors) authors.push_back({{"id", a.id}, {"name", a.name}});
@@ -73,8 +75,6 @@ Response guarded(Request& req, F&& body) {
 core::Result<std::optional<std::string>> cursor_param(const QueryParams& q) {
   return string_param(q, "cursor", 512);
 }
-
-bool valid_book_id(std::string_view id) { return core::is_safe_id(id, 100); }
 
 bool valid_language(std::string_view s) {
   if (s.size() < 2 || s.size() > 8 || !(s[0] >= 'a' && s[0] <= 'z')) return false;

@@ -20,9 +20,8 @@ core::Result<nlohmann::json> json_body(const Request& req, const std::set<std::s
   const auto* ct = req.header("content-type");
   std::string type = ct ? core::to_lower_ascii(core::trim(ct->substr(0, ct->find(';')))) : "";
   if (type != "application/json") {
-    auto e = core::Error::invalid("send the body as Content-Type: application/json");
-    e.type = "unsupported-media-type";
-    return e;
+    return core::Error{core::ErrorCode::kUnsupportedMediaType,
+                       "send the body as Content-Type: application/json"};
   }
   if (req.body.size() > max_bytes) {
     return core::Error{core::ErrorCode::kPayloadTooLarge,
