@@ -28,6 +28,22 @@ User user_from_row(const std::vector<store::Value>& r) {
 
 constexpr const char* kUserColumns = "id, email, role, created_at";
 
+// Revokes the live refresh tokens matching `where` (a condition on $1). On PostgreSQL the rows
+// are locked in id order first: two revocations of one family that locked them in whatever
+// order the UPDATE visits them could deadlock.
+core::Result<void> revoke_tokens(store::Connection& conn, const char* where, store::Value key,
+                                 int64_t t) {
+  if (conn.dialect() == store::Dialect::kPostgres) {
+    LM_TRY(conn.query(std::string("SELECT id FROM refresh_tokens WHERE ") + where +
+                          " AND revoked_at IS NULL ORDER BY id FOR UPDATE",
+                      {key}));
+  }
+  LM_TRY(conn.exec(std::string("UPDATE refresh_tokens SET revoked_at = $2 WHERE ") + where +
+                       " AND revoked_at IS NULL",
+                   {key, t}));
+  return core::ok();
+}
+
 }  // namespace
 
 const char* to_string(Role role) { return role == Role::kAdmin ? "admin" : "customer"; }
@@ -193,11 +209,16 @@ core::Result<Session> AccountService::refresh(std::string_view refresh_token) {
   std::optional<core::Error> failure;  // committed, then reported (a reuse revokes first)
   LM_TRY(store::with_transaction(store_, [&](store::Connection& conn) -> core::Result<void> {
     const int64_t t = now();
+    // On PostgreSQL the token row is locked first, so concurrent users of one token are
+    // serialised: the first rotates it, each later one sees it used and revokes the family
+    // while holding that lock (two revocations of one family in parallel deadlocked).
+    const bool pg = conn.dialect() == store::Dialect::kPostgres;
     LM_ASSIGN_OR_RETURN(auto rows,
-                        conn.query("SELECT r.id, r.family, r.expires_at, r.used_at, "
-                                   "r.revoked_at, u.id, u.email, u.role, u.created_at FROM "
-                                   "refresh_tokens r JOIN users u ON u.id = r.user_id WHERE "
-                                   "r.token_hash = $1",
+                        conn.query(std::string("SELECT r.id, r.family, r.expires_at, r.used_at, "
+                                               "r.revoked_at, u.id, u.email, u.role, "
+                                               "u.created_at FROM refresh_tokens r JOIN users u "
+                                               "ON u.id = r.user_id WHERE r.token_hash = $1") +
+                                       (pg ? " FOR UPDATE OF r" : ""),
                                    {hash}));
     if (rows.empty()) {
       failure = invalid_refresh("refresh token is not valid");
@@ -216,13 +237,9 @@ core::Result<Session> AccountService::refresh(std::string_view refresh_token) {
                                   "used_at IS NULL",
                                   {id, t}));
     if (!store::is_null(r[3]) || claimed == 0) {
-      LM_TRY(
-          conn.exec("UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND "
-                    "revoked_at IS NULL",
-                    {family, t}));
+      LM_TRY(revoke_tokens(conn, "family = $1", family, t));
       telemetry::log_warn("refresh_token_reuse", {{"user_id", store::as_int(r[5])}});
       failure = invalid_refresh("refresh token was already used; the session was revoked");
-      failure->type = "refresh-token-reused";
       failure->type = "refresh-token-reused";
       return core::ok();
     }
@@ -247,10 +264,7 @@ core::Result<void> AccountService::logout(std::string_view refresh_token) {
                                               "token_hash = $1",
                                               {hash}));
     if (rows.empty()) return core::ok();
-    LM_TRY(
-        conn.exec("UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND "
-                  "revoked_at IS NULL",
-                  {store::as_string(rows.rows[0][0]), now()}));
+    LM_TRY(revoke_tokens(conn, "family = $1", store::as_string(rows.rows[0][0]), now()));
     return core::ok();
   });
 }
@@ -306,10 +320,7 @@ core::Result<void> AccountService::set_password(std::string_view email, std::str
     LM_TRY(conn.exec("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
                      {id, encoded, telemetry::utc_timestamp()}));
     // A new password ends every session.
-    LM_TRY(
-        conn.exec("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND "
-                  "revoked_at IS NULL",
-                  {id, now()}));
+    LM_TRY(revoke_tokens(conn, "user_id = $1", id, now()));
     return core::ok();
   });
 }
