@@ -8,9 +8,10 @@ set -euo pipefail
 profile=${1:-run}
 
 run_pkgs=(g++ cmake ninja-build ccache pkg-config libboost-dev nlohmann-json3-dev libcli11-dev
-  libsqlite3-dev sqlite3 libpq-dev zlib1g-dev libutf8proc-dev libopenblas-dev libssl-dev libsodium-dev curl)
+  libsqlite3-dev sqlite3 libpq-dev zlib1g-dev libutf8proc-dev libopenblas-dev libssl-dev libsodium-dev curl
+  libcurl4-openssl-dev libfaiss-dev liblapack-dev wordnet-base)
 test_pkgs=(libgtest-dev libyaml-cpp-dev postgresql python3-pytest python3-requests python3-yaml
-  python3-jsonschema prometheus clang libclang-rt-14-dev clang-format)
+  python3-jsonschema prometheus clang libclang-rt-14-dev clang-format python3-aiosmtpd)
 bench_pkgs=(wrk nginx-light python3-django python3-djangorestframework gunicorn python3-psycopg2
   libbenchmark-dev)
 

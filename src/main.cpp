@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/ml_commands.hpp"
+#include "cli/search_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Libro-Mind: an online bookstore whose search understands meaning", "libromind"};
@@ -10,6 +11,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   libromind::cli::add_commands(app, exit_code);
   libromind::cli::add_ml_commands(app, exit_code);
+  libromind::cli::add_search_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

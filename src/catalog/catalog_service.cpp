@@ -34,6 +34,7 @@ std::optional<double> opt_double(const Value& v) {
 // Reads the kSummaryColumns (starting at column 0) of one row.
 Book read_summary(const std::vector<Value>& r) {
   Book b;
+  b.pk = store::as_int(r[0]);
   b.id = store::as_string(r[1]);
   b.title = store::as_string(r[2]);
   b.language = opt_string(r[3]);
@@ -338,6 +339,36 @@ core::Result<void> CatalogService::attach_authors_and_genres(store::Connection& 
     books[index[store::as_int(r[0])]].genres.push_back(store::as_string(r[1]));
   }
   return core::ok();
+}
+
+core::Result<std::vector<Book>> CatalogService::get_books_by_pk(const std::vector<int64_t>& ids) {
+  std::vector<Book> out;
+  if (ids.empty()) return out;
+  LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
+  Params params(ids.begin(), ids.end());
+  LM_ASSIGN_OR_RETURN(auto rows, conn->query(std::string("SELECT ") + kSummaryColumns +
+                                                 " FROM books b WHERE b.id IN " +
+                                                 store::placeholder_list(1, ids.size()),
+                                             params));
+  std::unordered_map<int64_t, size_t> row_of;
+  for (size_t i = 0; i < rows.size(); ++i) row_of.emplace(store::as_int(rows.rows[i][0]), i);
+  std::vector<int64_t> found;
+  for (int64_t id : ids) {
+    auto it = row_of.find(id);
+    if (it == row_of.end()) continue;
+    out.push_back(read_summary(rows.rows[it->second]));
+    found.push_back(id);
+    row_of.erase(it);  // a repeated id is shown once
+  }
+  LM_TRY(attach_authors_and_genres(*conn, out, found));
+  return out;
+}
+
+core::Result<int64_t> CatalogService::pk_of(const std::string& id) {
+  LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
+  LM_ASSIGN_OR_RETURN(auto rows, conn->query("SELECT id FROM books WHERE ext_id = $1", {id}));
+  if (rows.empty()) return core::Error::not_found("no book with id '" + id + "'");
+  return store::as_int(rows.rows[0][0]);
 }
 
 core::Result<Book> CatalogService::get_book(const std::string& id) {

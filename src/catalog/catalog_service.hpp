@@ -19,6 +19,11 @@ class CatalogService {
 
   core::Result<BookPage> list_books(const BookQuery& query);
   core::Result<Book> get_book(const std::string& id);
+  // Summaries of books by primary key, in the order given (missing ones are left out): search
+  // results are ranked ids that are shown with current prices and stock.
+  core::Result<std::vector<Book>> get_books_by_pk(const std::vector<int64_t>& ids);
+  // The primary key of a public id (not found when there is no such book).
+  core::Result<int64_t> pk_of(const std::string& id);
   core::Result<GenrePage> list_genres(const std::optional<std::string>& q, int limit,
                                       const std::optional<std::string>& cursor);
   core::Result<AuthorDetail> get_author(int64_t id, int limit,

@@ -15,6 +15,7 @@ struct AuthorRef {
 
 struct Book {
   std::string id;  // public catalogue id ("pg-1342")
+  int64_t pk = 0;  // books.id, for joining with derived data; never shown
   std::string title;
   std::vector<AuthorRef> authors;
   std::vector<std::string> genres;

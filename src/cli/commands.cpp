@@ -1,5 +1,9 @@
 #include "cli/commands.hpp"
 
+#include "cli/flags.hpp"
+#include "cli/search_stack.hpp"
+
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -14,67 +18,14 @@
 #include "core/text.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "ml/model_files.hpp"
+#include "search/request_log.hpp"
+#include "search/search_service.hpp"
 #include "store/migrations.hpp"
 #include "telemetry/log.hpp"
 
 namespace libromind::cli {
 namespace {
-
-struct StoreFlags {
-  std::string database_url = "sqlite://var/libromind.db";
-  std::string database_url_file;
-  int pool_size = 8;
-  int busy_timeout_ms = 5000;
-  std::string log_level = "info";
-};
-
-void add_store_flags(CLI::App& cmd, StoreFlags& f) {
-  cmd.add_option("--database-url", f.database_url,
-                 "Store URL: sqlite://PATH or postgresql://USER@HOST:PORT/DB")
-      ->envname("LIBROMIND_DATABASE_URL")
-      ->capture_default_str();
-  cmd.add_option("--database-url-file", f.database_url_file,
-                 "Read the store URL from this file (for URLs carrying a password)")
-      ->envname("LIBROMIND_DATABASE_URL_FILE");
-  cmd.add_option("--store-pool-size", f.pool_size,
-                 "PostgreSQL connections / SQLite reader connections")
-      ->envname("LIBROMIND_STORE_POOL_SIZE")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
-  cmd.add_option("--store-timeout-ms", f.busy_timeout_ms,
-                 "How long to wait for a store connection or lock")
-      ->envname("LIBROMIND_STORE_TIMEOUT_MS")
-      ->check(CLI::Range(1, 600000))
-      ->capture_default_str();
-  cmd.add_option("--log-level", f.log_level, "debug, info, warn or error")
-      ->envname("LIBROMIND_LOG_LEVEL")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
-      ->capture_default_str();
-}
-
-// Configuration errors end the process with one clear line on stderr.
-int fail(const std::string& message) {
-  std::cerr << "libromind: " << message << "\n";
-  return 2;
-}
-
-core::Result<std::unique_ptr<store::Store>> open_store(StoreFlags& f) {
-  telemetry::LogLevel level;
-  telemetry::parse_log_level(f.log_level, level);
-  telemetry::set_log_level(level);
-  std::string url = f.database_url;
-  if (!f.database_url_file.empty()) {
-    std::ifstream in(f.database_url_file);
-    if (!in) return core::Error::invalid("cannot read --database-url-file " + f.database_url_file);
-    std::getline(in, url);
-    url = std::string(core::trim(url));
-  }
-  store::StoreOptions so;
-  so.url = url;
-  so.pool_size = f.pool_size;
-  so.busy_timeout_ms = f.busy_timeout_ms;
-  return store::open_store(so);
-}
 
 int run_migrate(StoreFlags& f) {
   auto st = open_store(f);
@@ -224,7 +175,77 @@ struct ServeFlags {
   std::string trusted_proxies;
   bool secure_cookies = false;
   AuthFlags auth;
+  // Search
+  bool search = true;
+  std::string index_dir = "var/index";
+  std::string model_dir;
+  int index_max_tokens = 128;
+  bool embed_in_background = true;
+  int embed_threads = 1;
+  int query_encoders = 2;
+  std::string wordnet_dir = "/usr/share/wordnet";
+  std::string search_rerank = "auto";
+  std::string search_expansion = "off";
+  std::string search_hyde = "off";
 };
+
+// Search for `serve`: the shared stack, the service, the request log and the metrics.
+core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
+                                telemetry::Registry& metrics, http::SearchMetrics& sm,
+                                catalog::CatalogService& catalog, search::RequestLog& log,
+                                std::unique_ptr<SearchStack>& stack,
+                                std::unique_ptr<search::SearchService>& service) {
+  SearchStackOptions o;
+  o.index_dir = s.index_dir;
+  o.model_dir = s.model_dir;
+  o.index_max_tokens = s.index_max_tokens;
+  o.embed_in_background = s.embed_in_background;
+  o.embed_threads = s.embed_threads;
+  o.query_encoders = s.query_encoders;
+  o.wordnet_dir = s.wordnet_dir;
+  LM_ASSIGN_OR_RETURN(stack, build_search_stack(store, o, [&sm](const search::Degraded& d) {
+                        sm.degraded.with({d.stage}).inc();
+                      }));
+  search::PipelineConfig defaults = stack->installed_defaults();
+  if (s.search_rerank != "auto") defaults.rerank = s.search_rerank == "on";
+  LM_ASSIGN_OR_RETURN(defaults.expansion, search::parse_stage_source(s.search_expansion));
+  LM_ASSIGN_OR_RETURN(defaults.hyde, search::parse_stage_source(s.search_hyde));
+  service = std::make_unique<search::SearchService>(catalog, *stack->index, *stack->pipeline,
+                                                    &log, defaults);
+  if (stack->background) {
+    service->set_embedder(stack->background.get());
+    stack->background->start();
+  }
+  auto& ready = metrics.gauge("libromind_search_index_ready", "Search indexes built (1) or not",
+                              {"index"});
+  auto& docs = metrics.gauge("libromind_search_index_documents", "Documents in the search indexes",
+                             {"index"});
+  auto& embed = metrics.gauge("libromind_search_embeddings_pending",
+                              "Book vectors still to compute in the current pass");
+  auto& dropped = metrics.gauge("libromind_search_request_log_dropped",
+                                "Search requests not recorded (queue full or store failure)");
+  const search::SearchIndex* ix = stack->index.get();
+  const search::BackgroundEmbedder* bg = stack->background.get();
+  metrics.on_collect([ix, bg, &ready, &docs, &embed, &dropped, &log] {
+    auto st = ix->status();
+    ready.with({"lexical"}).set(st.lexical_ready ? 1 : 0);
+    ready.with({"dense"}).set(st.dense_ready ? 1 : 0);
+    docs.with({"lexical"}).set(static_cast<double>(st.docs));
+    docs.with({"dense"}).set(static_cast<double>(st.vectors));
+    if (bg) {
+      auto p = bg->progress();
+      embed.with({}).set(static_cast<double>(std::max<int64_t>(0, p.stale - p.embedded)));
+    }
+    dropped.with({}).set(static_cast<double>(log.dropped()));
+  });
+  telemetry::log_info("search_config", {{"index_dir", s.index_dir},
+                                        {"embedder", stack->model_id},
+                                        {"reranker", stack->reranker != nullptr},
+                                        {"wordnet", stack->wordnet.has_value()},
+                                        {"embed_in_background", stack->background != nullptr},
+                                        {"defaults", defaults.label()}});
+  return core::ok();
+}
 
 int run_serve(StoreFlags& f, ServeFlags& s) {
   auto colon = s.listen.rfind(':');
@@ -308,8 +329,22 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   feed.start();
   http::Router router;
   http::ShopMetrics shop_metrics(metrics);
+  http::SearchMetrics search_metrics(metrics);
+
+  // Search: the derived indexes, the models it finds installed, the pipeline.
+  std::unique_ptr<SearchStack> search_stack;
+  std::unique_ptr<search::SearchService> search_service;
+  search::RequestLog request_log(store);
+  if (s.search) {
+    auto search_ready = setup_search(store, s, metrics, search_metrics, catalog, request_log,
+                                     search_stack, search_service);
+    if (!search_ready) return fail(search_ready.error().message);
+    request_log.start();
+  }
   http::ApiServices api{store,  metrics,  catalog, catalog_admin, accounts,    carts,
                         orders, feedback, auth,    shop_metrics,  shop_options};
+  api.search = search_service.get();
+  api.search_metrics = &search_metrics;
   http::register_api_routes(router, api);
 
   // Preflights advertise exactly the methods the API routes (plus HEAD and OPTIONS).
@@ -543,6 +578,60 @@ serve->add_option("--secure-cookies", svf->secure_cookies, "Mark the cart cookie
     ->envname("LIBROMIND_SECURE_COOKIES")
     ->capture_default_str();
 add_auth_flags(*serve, svf->auth, true);
+svf->model_dir = default_model_dir();
+serve->add_option("--search", svf->search, "Serve search (indexes are built at start)")
+    ->envname("LIBROMIND_SEARCH")
+    ->capture_default_str();
+serve->add_option("--index-dir", svf->index_dir, "Where the derived search indexes are kept")
+    ->envname("LIBROMIND_INDEX_DIR")
+    ->capture_default_str();
+serve
+    ->add_option("--model-dir", svf->model_dir,
+                 "Where scripts/fetch-models.sh installed the models (embedder/, reranker/)")
+    ->envname("LIBROMIND_MODEL_DIR")
+    ->capture_default_str();
+serve
+    ->add_option("--index-max-tokens", svf->index_max_tokens,
+                 "Word pieces of each book's text that are embedded (as libromind index)")
+    ->envname("LIBROMIND_INDEX_MAX_TOKENS")
+    ->check(CLI::Range(16, 512))
+    ->capture_default_str();
+serve
+    ->add_option("--embed-in-background", svf->embed_in_background,
+                 "Compute missing book vectors in this process, behind the requests")
+    ->envname("LIBROMIND_EMBED_IN_BACKGROUND")
+    ->capture_default_str();
+serve->add_option("--embed-threads", svf->embed_threads, "Threads of the background embedder")
+    ->envname("LIBROMIND_EMBED_THREADS")
+    ->check(CLI::Range(1, 64))
+    ->capture_default_str();
+serve
+    ->add_option("--query-encoders", svf->query_encoders,
+                 "Query embedders kept loaded (concurrent dense searches)")
+    ->envname("LIBROMIND_QUERY_ENCODERS")
+    ->check(CLI::Range(1, 64))
+    ->capture_default_str();
+serve->add_option("--wordnet-dir", svf->wordnet_dir, "WordNet data for offline query expansion")
+    ->envname("LIBROMIND_WORDNET_DIR")
+    ->capture_default_str();
+serve
+    ->add_option("--search-rerank", svf->search_rerank,
+                 "Default of the re-rank stage: auto (on when a re-ranker is installed), on, off")
+    ->envname("LIBROMIND_SEARCH_RERANK")
+    ->check(CLI::IsMember({"auto", "on", "off"}))
+    ->capture_default_str();
+serve
+    ->add_option("--search-expansion", svf->search_expansion,
+                 "Default of query expansion: off, auto (LLM, else WordNet), llm, offline")
+    ->envname("LIBROMIND_SEARCH_EXPANSION")
+    ->check(CLI::IsMember({"off", "auto", "llm", "offline"}))
+    ->capture_default_str();
+serve
+    ->add_option("--search-hyde", svf->search_hyde,
+                 "Default of HyDE: off, auto (LLM, else pseudo-relevance feedback), llm, offline")
+    ->envname("LIBROMIND_SEARCH_HYDE")
+    ->check(CLI::IsMember({"off", "auto", "llm", "offline"}))
+    ->capture_default_str();
 serve->callback([sf, svf, &exit_code] { exit_code = run_serve(*sf, *svf); });
 
 add_user_command(app, exit_code);

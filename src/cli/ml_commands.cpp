@@ -1,5 +1,7 @@
 #include "cli/ml_commands.hpp"
 
+#include "cli/flags.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
@@ -12,52 +14,6 @@
 
 namespace libromind::cli {
 namespace {
-
-// All cores up to four: a single query splits its matrix products across them.
-int default_threads() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return static_cast<int>(n == 0 ? 1 : std::min(4u, n));
-}
-
-struct MlFlags {
-  std::string model_dir;
-  int threads = default_threads();
-  int batch_size = 32;
-};
-
-std::string default_model_dir() {
-  if (const char* env = std::getenv("LIBROMIND_MODEL_DIR"); env && *env) return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : ".") + "/.cache/libromind/models";
-}
-
-void add_ml_flags(CLI::App& cmd, MlFlags& f) {
-  f.model_dir = default_model_dir();
-  cmd.add_option("--model-dir", f.model_dir,
-                 "Where scripts/fetch-models.sh installed the models (embedder/, reranker/)")
-      ->envname("LIBROMIND_MODEL_DIR")
-      ->capture_default_str();
-  cmd.add_option("--threads", f.threads, "Threads for the encoder's matrix products")
-      ->envname("LIBROMIND_ML_THREADS")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  cmd.add_option("--batch-size", f.batch_size, "Texts per forward pass")
-      ->envname("LIBROMIND_ML_BATCH_SIZE")
-      ->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-}
-
-ml::EncoderOptions encoder_options(const MlFlags& f) {
-  ml::EncoderOptions o = ml::default_encoder_options();
-  o.threads = f.threads;
-  o.batch_size = f.batch_size;
-  return o;
-}
-
-int fail(const std::string& message) {
-  std::cerr << "libromind: " << message << "\n";
-  return 2;
-}
 
 // Prints floats with enough digits to round-trip.
 nlohmann::json vector_json(const std::vector<float>& v) {

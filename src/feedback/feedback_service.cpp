@@ -80,9 +80,13 @@ core::Result<Voted> FeedbackService::vote(const VoteRequest& req) {
       e.field = "book_id";
       return e;
     }
-    // The search issue records each response's pipeline with its request id; until then the
-    // pipeline is unknown.
-    const std::string pipeline = "unknown";
+    // The pipeline that produced the pick, as the search recorded it with its request id
+    // ("unknown" for a request id it has no record of).
+    LM_ASSIGN_OR_RETURN(auto recorded, conn.query("SELECT pipeline FROM search_requests WHERE "
+                                                  "request_id = $1",
+                                                  {req.request_id}));
+    const std::string pipeline =
+        recorded.empty() ? std::string("unknown") : store::as_string(recorded.rows[0][0]);
     const std::string ts = telemetry::utc_timestamp();
     store::Value comment = req.comment ? store::Value(*req.comment) : store::Value(nullptr);
     LM_ASSIGN_OR_RETURN(auto existing, conn.query("SELECT id FROM feedback WHERE user_id = $1 AND "

@@ -2,6 +2,7 @@
 // the same list, so the spec check covers exactly what is served).
 #pragma once
 
+#include "http/handlers/search_routes.hpp"
 #include "http/handlers/shop_routes.hpp"
 #include "http/router.hpp"
 #include "store/store.hpp"
@@ -21,6 +22,8 @@ struct ApiServices {
   const Authenticator& auth;
   ShopMetrics& shop_metrics;  // must outlive the router
   ShopRouteOptions shop_options;
+  search::SearchService* search = nullptr;  // null: the search routes answer 503
+  SearchMetrics* search_metrics = nullptr;  // required; must outlive the router
 };
 
 void register_api_routes(Router& router, ApiServices& s);

@@ -44,6 +44,8 @@ struct EncoderOptions {
   int32_t batch_size = 32;  // texts per forward pass in SentenceEmbedder / CrossEncoder
   int32_t max_batch_tokens = 2048;  // cap on texts * padded length per forward pass: bounds the
                                     // activation memory (~9 KB per token for MiniLM)
+  int32_t max_seq_length = 0;       // 0: the model's limit; else the shorter of the two (the
+                                    // search index embeds books at 128 to halve the cost)
 };
 
 EncoderOptions default_encoder_options();

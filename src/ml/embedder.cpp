@@ -128,8 +128,13 @@ core::Result<SentenceEmbedder> SentenceEmbedder::load(const std::string& model_d
                                                       const EncoderOptions& options) {
   LM_ASSIGN_OR_RETURN(BertConfig config, BertConfig::load(model_dir + "/config.json"));
   LM_ASSIGN_OR_RETURN(PoolingSetup setup, read_pooling_setup(model_dir));
+  LM_ASSIGN_OR_RETURN(TokenizerOptions tokenizer_options,
+                      WordPieceTokenizer::read_model_options(model_dir));
+  if (options.max_seq_length >= 3 && options.max_seq_length < tokenizer_options.max_length) {
+    tokenizer_options.max_length = options.max_seq_length;
+  }
   LM_ASSIGN_OR_RETURN(WordPieceTokenizer tokenizer,
-                      WordPieceTokenizer::load_from_model_dir(model_dir));
+                      WordPieceTokenizer::load(model_dir + "/vocab.txt", tokenizer_options));
   LM_ASSIGN_OR_RETURN(BertModel model,
                       BertModel::load(model_dir + "/model.safetensors", config, options));
   SentenceEmbedder e(std::move(tokenizer), std::move(model));

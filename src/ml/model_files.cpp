@@ -74,3 +74,23 @@ core::Result<void> verify_model_files(const std::string& dir, bool allow_unliste
 }
 
 }  // namespace libromind::ml
+
+namespace libromind::ml {
+
+core::Result<std::string> model_id(const std::string& dir) {
+  std::string base = dir;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  const auto slash = base.rfind('/');
+  const std::string name = slash == std::string::npos ? base : base.substr(slash + 1);
+  std::ifstream in(dir + "/SHA256SUMS");
+  for (std::string line; in && std::getline(in, line);) {
+    // "<64 hex>  <file>"
+    if (line.size() > 66 && line.compare(66, std::string::npos, "model.safetensors") == 0) {
+      return name + "-" + line.substr(0, 16);
+    }
+  }
+  LM_ASSIGN_OR_RETURN(std::string hash, sha256_file(dir + "/model.safetensors"));
+  return name + "-" + hash.substr(0, 16);
+}
+
+}  // namespace libromind::ml

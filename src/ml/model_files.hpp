@@ -19,3 +19,12 @@ core::Result<void> verify_model_files(const std::string& dir, bool allow_unliste
 core::Result<std::string> sha256_file(const std::string& path);
 
 }  // namespace libromind::ml
+
+namespace libromind::ml {
+
+// A stable identity of the weights in an installed model directory: "<dir name>-" and the
+// first 16 hex digits of model.safetensors' SHA-256 as listed in SHA256SUMS (hashed on the spot
+// when the directory has no sums). Stored with every vector, so two models' never mix.
+core::Result<std::string> model_id(const std::string& dir);
+
+}  // namespace libromind::ml

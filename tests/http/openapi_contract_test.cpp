@@ -36,8 +36,10 @@ std::set<std::string> service_routes() {
   feedback::FeedbackService feedback(**st);
   Authenticator auth(accounts);
   ShopMetrics shop_metrics(metrics);
+  SearchMetrics search_metrics(metrics);
   ApiServices api{**st,   metrics,  catalog, catalog_admin, accounts, carts,
                   orders, feedback, auth,    shop_metrics,  {}};
+  api.search_metrics = &search_metrics;
   Router router;
   register_api_routes(router, api);
   std::set<std::string> out;

@@ -15,9 +15,11 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -111,6 +113,11 @@ class ServerProcess:
         full_env = {k: v for k, v in os.environ.items()
                     if not k.startswith("LIBROMIND_") or k in ("LIBROMIND_BIN",
                                                                 "LIBROMIND_DATA_DIR")}
+        # Search indexes go to a private directory, and book vectors are only computed by the
+        # servers of the search tests (they ask for it), so other suites do not pay for it.
+        self._index_dir = tempfile.mkdtemp(prefix="lm-index-")
+        full_env["LIBROMIND_INDEX_DIR"] = self._index_dir
+        full_env["LIBROMIND_EMBED_IN_BACKGROUND"] = "false"
         if env:
             full_env.update(env)
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -209,6 +216,7 @@ class ServerProcess:
             self.proc.wait(10)
         self._t_out.join(5)
         self._t_err.join(5)
+        shutil.rmtree(self._index_dir, ignore_errors=True)
 
     def __enter__(self):
         return self

@@ -5,6 +5,7 @@ adds the route walk and a few header checks that apply to whole groups of respon
 """
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 
@@ -44,6 +45,11 @@ def test_every_documented_operation_exists(client, frankenstein_author_id):
         if method != "get" or needs_auth(op):
             continue
         target = fill_template(template, "pg-84", frankenstein_author_id)
+        required = [p for p in op.get("parameters", [])
+                    if "$ref" not in p and p.get("in") == "query" and p.get("required")]
+        if required:
+            # Each required query parameter documents an example value to call it with.
+            target += "?" + urlencode({p["name"]: p["example"] for p in required})
         r = client.request(method.upper(), target)
         assert r.status not in (404, 405), f"{method.upper()} {target}: {r}"
         assert 200 <= r.status < 300, f"{op['operationId']}: {r}"
@@ -97,6 +103,8 @@ def test_spec_lists_the_expected_routes():
             "/api/v1/orders/{id}/cancel", "/api/v1/admin/orders/{id}", "/api/v1/feedback",
             "/api/v1/feedback/{id}", "/api/v1/admin/feedback/stats", "/api/v1/admin/books",
             "/api/v1/admin/books/{id}"} <= templates
+    assert {"/api/v1/search", "/api/v1/books/{id}/similar", "/api/v1/suggest",
+            "/api/v1/search/status"} <= templates
 
 
 CATALOGUE_READS = ["/api/v1/books", "/api/v1/books?limit=100", "/api/v1/books/pg-84",

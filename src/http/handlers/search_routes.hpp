@@ -1,0 +1,22 @@
+// Search routes: GET /api/v1/search, /api/v1/books/{id}/similar, /api/v1/suggest and
+// /api/v1/search/status. They translate HTTP to SearchService calls and back; a null service
+// (search turned off) answers 503.
+#pragma once
+
+#include "http/router.hpp"
+#include "search/search_service.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace libromind::http {
+
+// What an operator asks about search: requests by kind, time per stage, skipped stages.
+struct SearchMetrics {
+  explicit SearchMetrics(telemetry::Registry& r);
+  telemetry::Family<telemetry::Counter>& requests;
+  telemetry::Family<telemetry::Histogram>& stage_seconds;
+  telemetry::Family<telemetry::Counter>& degraded;
+};
+
+void register_search_routes(Router& router, search::SearchService* search, SearchMetrics& metrics);
+
+}  // namespace libromind::http

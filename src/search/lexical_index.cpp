@@ -1,0 +1,407 @@
+#include "search/lexical_index.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+namespace libromind::search {
+namespace {
+
+constexpr const char* kSchemaVersion = "1";
+constexpr char kMarkOpen = '\x02';
+constexpr char kMarkClose = '\x03';
+
+core::Error sqlite_error(sqlite3* db, const std::string& what) {
+  return core::Error::unavailable("lexical index: " + what + ": " +
+                                  (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// A prepared statement that finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return s_; }
+  void bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  void bind(int i, double v) { sqlite3_bind_double(s_, i, v); }
+  void bind(int i, const std::string& v) {
+    sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  }
+  int step() { return sqlite3_step(s_); }
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  int64_t int_at(int c) { return sqlite3_column_int64(s_, c); }
+  double double_at(int c) { return sqlite3_column_double(s_, c); }
+  std::string text_at(int c) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
+    return p ? std::string(p, sqlite3_column_bytes(s_, c)) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+};
+
+core::Result<void> exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return core::Error::unavailable(std::string("lexical index: ") + msg);
+  }
+  return core::ok();
+}
+
+core::Result<sqlite3*> open_db(const std::string& path, bool writer) {
+  sqlite3* db = nullptr;
+  const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
+                    SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    auto e = sqlite_error(db, "cannot open " + path);
+    sqlite3_close(db);
+    return e;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
+std::string quote_term(const std::string& t) {
+  std::string q = "\"";
+  for (char c : t) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
+std::string join_genres(const std::vector<std::string>& genres) {
+  std::string out;
+  for (const auto& g : genres) out += (out.empty() ? "" : "; ") + g;
+  return out;
+}
+
+// Splits text marked with \x02 ... \x03 into parts.
+std::vector<SnippetPart> parse_marked(const std::string& s) {
+  std::vector<SnippetPart> parts;
+  std::string cur;
+  bool in = false;
+  auto flush = [&] {
+    if (!cur.empty()) parts.push_back({std::move(cur), in});
+    cur.clear();
+  };
+  for (char c : s) {
+    if (c == kMarkOpen) {
+      flush();
+      in = true;
+    } else if (c == kMarkClose) {
+      flush();
+      in = false;
+    } else {
+      cur += c;
+    }
+  }
+  flush();
+  return parts;
+}
+
+}  // namespace
+
+struct LexicalIndex::Reader {
+  sqlite3* db = nullptr;
+  ~Reader() { sqlite3_close(db); }
+};
+
+std::string fts_match_expression(const LexicalQuery& query) {
+  std::string expr;
+  auto add = [&](const std::vector<std::string>& terms) {
+    for (const auto& t : terms) {
+      if (t.empty()) continue;
+      expr += (expr.empty() ? "" : " OR ") + quote_term(t);
+    }
+  };
+  add(query.terms);
+  add(query.extra_terms);
+  return expr;
+}
+
+core::Result<std::unique_ptr<LexicalIndex>> LexicalIndex::open(const std::string& path,
+                                                               FieldWeights weights) {
+  std::unique_ptr<LexicalIndex> index(new LexicalIndex());
+  index->weights_ = weights;
+  if (path.empty()) {
+    std::string tmpl =
+        std::filesystem::temp_directory_path().string() + "/libromind-lexical-XXXXXX";
+    int fd = mkstemp(tmpl.data());
+    if (fd < 0) return core::Error::unavailable("lexical index: cannot create a temporary file");
+    ::close(fd);
+    index->path_ = tmpl;
+    index->temporary_ = true;
+  } else {
+    index->path_ = path;
+    std::error_code ec;
+    auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
+  LM_ASSIGN_OR_RETURN(index->writer_, open_db(index->path_, true));
+  sqlite3* db = index->writer_;
+  // Derived data: losing the last writes in a crash only means catching up again.
+  LM_TRY(exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"));
+  LM_TRY(exec(db, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
+  LM_ASSIGN_OR_RETURN(std::string schema, index->meta("schema"));
+  if (schema != kSchemaVersion) {
+    LM_TRY(exec(db,
+                "DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS "
+                "suggest; DELETE FROM meta;"));
+    LM_TRY(exec(db,
+                "CREATE TABLE docs (id INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE, "
+                "popularity INTEGER NOT NULL, title TEXT NOT NULL, authors TEXT NOT NULL);"
+                "CREATE VIRTUAL TABLE fts USING fts5(title, authors, genres, description, "
+                "tokenize = 'porter unicode61 remove_diacritics 2');"
+                "CREATE VIRTUAL TABLE suggest USING fts5(title, authors, "
+                "tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');"));
+    LM_TRY(index->set_meta("schema", kSchemaVersion));
+  }
+  return index;
+}
+
+LexicalIndex::~LexicalIndex() {
+  readers_.clear();
+  sqlite3_close(writer_);
+  if (temporary_) {
+    std::remove(path_.c_str());
+    std::remove((path_ + "-wal").c_str());
+    std::remove((path_ + "-shm").c_str());
+  }
+}
+
+core::Result<void> LexicalIndex::set_meta(const std::string& key, const std::string& value) {
+  Stmt s(writer_,
+         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE "
+         "SET value = excluded.value");
+  if (!s.ok()) return sqlite_error(writer_, "set meta");
+  s.bind(1, key);
+  s.bind(2, value);
+  if (s.step() != SQLITE_DONE) return sqlite_error(writer_, "set meta");
+  return core::ok();
+}
+
+core::Result<std::string> LexicalIndex::meta(const std::string& key) {
+  Stmt s(writer_, "SELECT value FROM meta WHERE key = ?1");
+  if (!s.ok()) return sqlite_error(writer_, "read meta");
+  s.bind(1, key);
+  return s.step() == SQLITE_ROW ? s.text_at(0) : std::string();
+}
+
+core::Result<int64_t> LexicalIndex::count() {
+  Stmt s(writer_, "SELECT COUNT(*) FROM docs");
+  if (!s.ok() || s.step() != SQLITE_ROW) return sqlite_error(writer_, "count");
+  return s.int_at(0);
+}
+
+core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs) {
+  if (docs.empty()) return core::ok();
+  LM_TRY(exec(writer_, "BEGIN"));
+  auto body = [&]() -> core::Result<void> {
+    Stmt del_fts(writer_, "DELETE FROM fts WHERE rowid = ?1");
+    Stmt del_sug(writer_, "DELETE FROM suggest WHERE rowid = ?1");
+    Stmt del_ext(writer_, "DELETE FROM docs WHERE ext_id = ?1 AND id <> ?2");
+    Stmt put_doc(writer_,
+                 "INSERT INTO docs (id, ext_id, popularity, title, authors) VALUES (?1, ?2, ?3, "
+                 "?4, ?5) ON CONFLICT (id) DO UPDATE SET ext_id = excluded.ext_id, popularity = "
+                 "excluded.popularity, title = excluded.title, authors = excluded.authors");
+    Stmt put_fts(writer_,
+                 "INSERT INTO fts (rowid, title, authors, genres, description) VALUES (?1, ?2, "
+                 "?3, ?4, ?5)");
+    Stmt put_sug(writer_, "INSERT INTO suggest (rowid, title, authors) VALUES (?1, ?2, ?3)");
+    if (!del_fts.ok() || !del_sug.ok() || !del_ext.ok() || !put_doc.ok() || !put_fts.ok() ||
+        !put_sug.ok()) {
+      return sqlite_error(writer_, "prepare upsert");
+    }
+    for (const auto& d : docs) {
+      for (Stmt* s : {&del_fts, &del_sug}) {
+        s->bind(1, d.id);
+        if (s->step() != SQLITE_DONE) return sqlite_error(writer_, "delete");
+        s->reset();
+      }
+      del_ext.bind(1, d.ext_id);
+      del_ext.bind(2, d.id);
+      if (del_ext.step() != SQLITE_DONE) return sqlite_error(writer_, "delete");
+      del_ext.reset();
+      put_doc.bind(1, d.id);
+      put_doc.bind(2, d.ext_id);
+      put_doc.bind(3, d.popularity);
+      put_doc.bind(4, d.title);
+      put_doc.bind(5, d.authors);
+      if (put_doc.step() != SQLITE_DONE) return sqlite_error(writer_, "insert doc");
+      put_doc.reset();
+      put_fts.bind(1, d.id);
+      put_fts.bind(2, d.title);
+      put_fts.bind(3, d.authors);
+      put_fts.bind(4, join_genres(d.genres));
+      put_fts.bind(5, d.description);
+      if (put_fts.step() != SQLITE_DONE) return sqlite_error(writer_, "insert fts");
+      put_fts.reset();
+      put_sug.bind(1, d.id);
+      put_sug.bind(2, d.title);
+      put_sug.bind(3, d.authors);
+      if (put_sug.step() != SQLITE_DONE) return sqlite_error(writer_, "insert suggest");
+      put_sug.reset();
+    }
+    return core::ok();
+  };
+  if (auto r = body(); !r) {
+    (void)exec(writer_, "ROLLBACK");
+    return r;
+  }
+  return exec(writer_, "COMMIT");
+}
+
+core::Result<std::vector<int64_t>> LexicalIndex::remove(const std::vector<std::string>& ext_ids) {
+  std::vector<int64_t> removed;
+  if (ext_ids.empty()) return removed;
+  LM_TRY(exec(writer_, "BEGIN"));
+  auto body = [&]() -> core::Result<void> {
+    Stmt find(writer_, "SELECT id FROM docs WHERE ext_id = ?1");
+    Stmt del_fts(writer_, "DELETE FROM fts WHERE rowid = ?1");
+    Stmt del_sug(writer_, "DELETE FROM suggest WHERE rowid = ?1");
+    Stmt del_doc(writer_, "DELETE FROM docs WHERE id = ?1");
+    if (!find.ok() || !del_fts.ok() || !del_sug.ok() || !del_doc.ok()) {
+      return sqlite_error(writer_, "prepare remove");
+    }
+    for (const auto& ext : ext_ids) {
+      find.bind(1, ext);
+      if (find.step() == SQLITE_ROW) {
+        const int64_t id = find.int_at(0);
+        for (Stmt* s : {&del_fts, &del_sug, &del_doc}) {
+          s->bind(1, id);
+          if (s->step() != SQLITE_DONE) return sqlite_error(writer_, "remove");
+          s->reset();
+        }
+        removed.push_back(id);
+      }
+      find.reset();
+    }
+    return core::ok();
+  };
+  if (auto r = body(); !r) {
+    (void)exec(writer_, "ROLLBACK");
+    return r.error();
+  }
+  LM_TRY(exec(writer_, "COMMIT"));
+  return removed;
+}
+
+core::Result<void> LexicalIndex::clear() {
+  return exec(writer_, "BEGIN; DELETE FROM docs; DELETE FROM fts; DELETE FROM suggest; COMMIT;");
+}
+
+core::Result<std::unique_ptr<LexicalIndex::Reader>> LexicalIndex::borrow() const {
+  {
+    std::lock_guard lock(readers_mutex_);
+    if (!readers_.empty()) {
+      auto r = std::move(readers_.back());
+      readers_.pop_back();
+      return r;
+    }
+  }
+  auto r = std::make_unique<Reader>();
+  LM_ASSIGN_OR_RETURN(r->db, open_db(path_, false));
+  return r;
+}
+
+void LexicalIndex::give_back(std::unique_ptr<Reader> r) const {
+  std::lock_guard lock(readers_mutex_);
+  if (readers_.size() < 32) readers_.push_back(std::move(r));
+}
+
+core::Result<std::vector<LexicalHit>> LexicalIndex::search(const LexicalQuery& query) const {
+  std::vector<LexicalHit> hits;
+  const std::string expr = fts_match_expression(query);
+  if (expr.empty() || query.limit <= 0) return hits;
+  LM_ASSIGN_OR_RETURN(auto reader, borrow());
+  {
+    Stmt s(reader->db,
+           "SELECT rowid, bm25(fts, ?2, ?3, ?4, ?5) AS r FROM fts WHERE fts MATCH ?1 ORDER BY r "
+           "LIMIT ?6");
+    if (!s.ok()) return sqlite_error(reader->db, "search");
+    s.bind(1, expr);
+    s.bind(2, weights_.title);
+    s.bind(3, weights_.authors);
+    s.bind(4, weights_.genres);
+    s.bind(5, weights_.description);
+    s.bind(6, int64_t{query.limit});
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) hits.push_back({s.int_at(0), -s.double_at(1)});
+    if (rc != SQLITE_DONE) return sqlite_error(reader->db, "search");
+  }
+  give_back(std::move(reader));
+  return hits;
+}
+
+core::Result<std::vector<Suggestion>> LexicalIndex::suggest(const std::vector<std::string>& words,
+                                                            int limit) const {
+  std::vector<Suggestion> out;
+  if (words.empty() || limit <= 0) return out;
+  std::string expr;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i].empty()) continue;
+    expr +=
+        (expr.empty() ? "" : " AND ") + quote_term(words[i]) + (i + 1 == words.size() ? "*" : "");
+  }
+  if (expr.empty()) return out;
+  LM_ASSIGN_OR_RETURN(auto reader, borrow());
+  {
+    Stmt s(reader->db,
+           "SELECT d.id, d.title, d.authors, d.ext_id FROM (SELECT rowid, bm25(suggest, 2.0, 1.0) "
+           "AS r FROM "
+           "suggest WHERE suggest MATCH ?1 ORDER BY r LIMIT 200) m JOIN docs d ON d.id = "
+           "m.rowid ORDER BY m.r, d.popularity DESC, d.id LIMIT ?2");
+    if (!s.ok()) return sqlite_error(reader->db, "suggest");
+    s.bind(1, expr);
+    s.bind(2, int64_t{limit});
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+      out.push_back({s.int_at(0), s.text_at(3), s.text_at(1), s.text_at(2)});
+    if (rc != SQLITE_DONE) return sqlite_error(reader->db, "suggest");
+  }
+  give_back(std::move(reader));
+  return out;
+}
+
+core::Result<std::map<int64_t, Highlight>> LexicalIndex::highlight(
+    const LexicalQuery& query, const std::vector<int64_t>& ids) const {
+  std::map<int64_t, Highlight> out;
+  const std::string expr = fts_match_expression(query);
+  if (expr.empty() || ids.empty()) return out;
+  std::string in;
+  for (size_t i = 0; i < ids.size(); ++i) in += (i ? "," : "") + std::to_string(ids[i]);
+  LM_ASSIGN_OR_RETURN(auto reader, borrow());
+  {
+    Stmt s(reader->db,
+           "SELECT rowid, highlight(fts, 0, char(2), char(3)), snippet(fts, 3, char(2), char(3), "
+           "'…', 28) FROM fts WHERE fts MATCH ?1 AND rowid IN (" +
+               in + ")");
+    if (!s.ok()) return sqlite_error(reader->db, "highlight");
+    s.bind(1, expr);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      out[s.int_at(0)] = Highlight{parse_marked(s.text_at(1)), parse_marked(s.text_at(2))};
+    }
+    if (rc != SQLITE_DONE) return sqlite_error(reader->db, "highlight");
+  }
+  give_back(std::move(reader));
+  return out;
+}
+
+}  // namespace libromind::search

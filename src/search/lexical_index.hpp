@@ -1,0 +1,110 @@
+// The lexical half of search: an SQLite FTS5 index of the catalogue (title, authors, genres,
+// description; Porter stemming over unicode61 with diacritics folded; prefix indexes for
+// autocomplete) in a file of its own. It is derived data: built from the store, kept fresh
+// from the change feed by one writer, and read by any number of threads at once (WAL mode: a
+// refresh never blocks a reader). The file doubles as the snapshot reused at the next start.
+//
+//   LM_ASSIGN_OR_RETURN(auto index, search::LexicalIndex::open("var/index/lexical.db"));
+//   LM_TRY(index->upsert(docs));
+//   LM_ASSIGN_OR_RETURN(auto hits, index->search({"whaling voyage", {}, 100}));
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "search/documents.hpp"
+
+struct sqlite3;
+
+namespace libromind::search {
+
+struct LexicalHit {
+  int64_t id = 0;    // books.id
+  double score = 0;  // -bm25: higher is better
+};
+
+struct LexicalQuery {
+  std::vector<std::string> terms;        // the query's content words (all optional: OR)
+  std::vector<std::string> extra_terms;  // expansion terms, down-weighted by being OR-ed in
+  int limit = 100;
+};
+
+// Field weights of BM25 (title, authors, genres, description).
+struct FieldWeights {
+  double title = 4.0, authors = 3.0, genres = 2.0, description = 1.0;
+};
+
+// One piece of a snippet: text, and whether it matched the query.
+struct SnippetPart {
+  std::string text;
+  bool match = false;
+};
+
+struct Highlight {
+  std::vector<SnippetPart> title;
+  std::vector<SnippetPart> snippet;  // a window of the description around the matches
+};
+
+struct Suggestion {
+  int64_t id = 0;      // books.id
+  std::string ext_id;  // the public id
+  std::string title;
+  std::string authors;
+};
+
+class LexicalIndex {
+ public:
+  // Opens (or creates) the index at `path`; an empty path makes a private temporary file that
+  // is deleted on close. A file with another schema version is recreated empty.
+  static core::Result<std::unique_ptr<LexicalIndex>> open(const std::string& path,
+                                                          FieldWeights weights = {});
+  ~LexicalIndex();
+  LexicalIndex(const LexicalIndex&) = delete;
+  LexicalIndex& operator=(const LexicalIndex&) = delete;
+
+  // --- writer side (one thread at a time) ---
+  core::Result<void> upsert(const std::vector<SearchDoc>& docs);
+  // Removes by public id; returns the primary keys removed.
+  core::Result<std::vector<int64_t>> remove(const std::vector<std::string>& ext_ids);
+  core::Result<void> clear();
+  // What the index reflects, kept in the file with the documents.
+  core::Result<void> set_meta(const std::string& key, const std::string& value);
+  core::Result<std::string> meta(const std::string& key);  // "" when unset
+  core::Result<int64_t> count();
+
+  // --- reader side (thread-safe) ---
+  core::Result<std::vector<LexicalHit>> search(const LexicalQuery& query) const;
+  // Titles and authors whose words start with the typed words (the last one as a prefix),
+  // best match first, more popular first among equals.
+  core::Result<std::vector<Suggestion>> suggest(const std::vector<std::string>& words,
+                                                int limit) const;
+  // Title and description snippet of each id for the query's terms (ids without a lexical
+  // match get no entry).
+  core::Result<std::map<int64_t, Highlight>> highlight(const LexicalQuery& query,
+                                                       const std::vector<int64_t>& ids) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  LexicalIndex() = default;
+  struct Reader;
+  core::Result<std::unique_ptr<Reader>> borrow() const;
+  void give_back(std::unique_ptr<Reader> r) const;
+
+  std::string path_;
+  bool temporary_ = false;
+  FieldWeights weights_;
+  sqlite3* writer_ = nullptr;
+  mutable std::mutex readers_mutex_;
+  mutable std::vector<std::unique_ptr<Reader>> readers_;
+};
+
+// The FTS5 MATCH expression for a query: each term quoted, OR-ed ("" when there are none).
+std::string fts_match_expression(const LexicalQuery& query);
+
+}  // namespace libromind::search

@@ -1,0 +1,94 @@
+#include "search/search_service.hpp"
+
+#include <unordered_map>
+
+#include "search/query_terms.hpp"
+
+namespace libromind::search {
+namespace {
+
+core::Error still_building() {
+  auto e = core::Error::make(core::ErrorCode::kUnavailable,
+                             "the search index is still being built; try again shortly",
+                             "index-building");
+  e.retry_after_seconds = 5;
+  return e;
+}
+
+}  // namespace
+
+core::Result<std::vector<FoundBook>> SearchService::books_for(
+    const SearchResult& r, const std::vector<std::string>& terms) {
+  std::vector<int64_t> ids;
+  ids.reserve(r.hits.size());
+  for (const auto& h : r.hits) ids.push_back(h.id);
+  LM_ASSIGN_OR_RETURN(auto books, catalog_.get_books_by_pk(ids));
+  std::map<int64_t, Highlight> highlights;
+  if (!terms.empty() && index_.lexical_ready()) {
+    auto hl = index_.lexical().highlight(LexicalQuery{terms, {}, 0}, ids);
+    if (hl) highlights = std::move(*hl);  // highlights are a nicety: never fail the search
+  }
+  std::unordered_map<int64_t, const SearchHit*> hit_of;
+  for (const auto& h : r.hits) hit_of.emplace(h.id, &h);
+  std::vector<FoundBook> out;
+  out.reserve(books.size());
+  for (auto& b : books) {
+    FoundBook f;
+    f.hit = *hit_of[b.pk];
+    if (auto it = highlights.find(b.pk); it != highlights.end()) f.highlight = it->second;
+    f.book = std::move(b);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void SearchService::record(const SearchResponse& r, const std::string& kind) {
+  if (!log_) return;
+  RequestRecord rec{r.request_id, kind, r.query, r.config.label(), {}};
+  for (const auto& b : r.books) rec.book_ids.push_back(b.book.id);
+  log_->record(std::move(rec));
+}
+
+core::Result<SearchResponse> SearchService::search(const SearchRequest& request,
+                                                   const std::string& request_id,
+                                                   const std::string& kind) {
+  if (!index_.lexical_ready()) return still_building();
+  SearchResponse out;
+  out.request_id = request_id;
+  out.query = request.query;
+  out.config = request.config;
+  LM_ASSIGN_OR_RETURN(out.result, pipeline_.search(request));
+  LM_ASSIGN_OR_RETURN(out.books, books_for(out.result, out.result.terms));
+  record(out, kind);
+  return out;
+}
+
+core::Result<SearchResponse> SearchService::similar(const std::string& book_id,
+                                                    const SearchFilters& filters, int limit,
+                                                    const std::string& request_id) {
+  if (!index_.lexical_ready()) return still_building();
+  LM_ASSIGN_OR_RETURN(int64_t pk, catalog_.pk_of(book_id));
+  SearchResponse out;
+  out.request_id = request_id;
+  out.query = book_id;
+  out.config.lexical = false;
+  out.config.dense = true;
+  LM_ASSIGN_OR_RETURN(out.result, pipeline_.similar(pk, filters, limit));
+  LM_ASSIGN_OR_RETURN(out.books, books_for(out.result, {}));
+  record(out, "similar");
+  return out;
+}
+
+core::Result<std::vector<SuggestItem>> SearchService::suggest(const std::string& prefix,
+                                                              int limit) {
+  if (!index_.lexical_ready()) return still_building();
+  std::vector<std::string> words = query_words(prefix);
+  if (words.size() > 8) words.erase(words.begin(), words.end() - 8);
+  LM_ASSIGN_OR_RETURN(auto found, index_.lexical().suggest(words, limit));
+  std::vector<SuggestItem> out;
+  for (auto& s : found)
+    out.push_back({std::move(s.ext_id), std::move(s.title), std::move(s.authors)});
+  return out;
+}
+
+}  // namespace libromind::search
