@@ -210,14 +210,14 @@ core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
   if (s.search_rerank != "auto") defaults.rerank = s.search_rerank == "on";
   LM_ASSIGN_OR_RETURN(defaults.expansion, search::parse_stage_source(s.search_expansion));
   LM_ASSIGN_OR_RETURN(defaults.hyde, search::parse_stage_source(s.search_hyde));
-  service = std::make_unique<search::SearchService>(catalog, *stack->index, *stack->pipeline,
-                                                    &log, defaults);
+  service = std::make_unique<search::SearchService>(catalog, *stack->index, *stack->pipeline, &log,
+                                                    defaults);
   if (stack->background) {
     service->set_embedder(stack->background.get());
     stack->background->start();
   }
-  auto& ready = metrics.gauge("libromind_search_index_ready", "Search indexes built (1) or not",
-                              {"index"});
+  auto& ready =
+      metrics.gauge("libromind_search_index_ready", "Search indexes built (1) or not", {"index"});
   auto& docs = metrics.gauge("libromind_search_index_documents", "Documents in the search indexes",
                              {"index"});
   auto& embed = metrics.gauge("libromind_search_embeddings_pending",

@@ -4,18 +4,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/flags.hpp"
 #include "cli/search_stack.hpp"
-#include "search/eval.hpp"
 #include "core/text.hpp"
 #include "ml/embedder.hpp"
-#include "search/documents.hpp"
 #include "ml/model_files.hpp"
+#include "search/documents.hpp"
+#include "search/eval.hpp"
 #include "search/indexer.hpp"
 #include "store/migrations.hpp"
 #include "telemetry/log.hpp"
@@ -217,8 +217,8 @@ int run_eval(StoreFlags& sf, MlFlags& mf, EvalFlags& ev) {
     const auto& overall = summary.back().second;
     nlohmann::ordered_json by_type = nlohmann::ordered_json::object();
     for (const auto& [type, m] : summary) {
-      by_type[type] = {{"n", m.n}, {"ndcg@10", m.ndcg10}, {"recall@50", m.recall50},
-                       {"mrr@10", m.mrr10}};
+      by_type[type] = {
+          {"n", m.n}, {"ndcg@10", m.ndcg10}, {"recall@50", m.recall50}, {"mrr@10", m.mrr10}};
     }
     nlohmann::ordered_json deg = degraded;
     report.push_back({{"configuration", name},
@@ -237,8 +237,7 @@ int run_eval(StoreFlags& sf, MlFlags& mf, EvalFlags& ev) {
       for (const auto& [stage, n] : degraded) d += stage + "×" + std::to_string(n) + " ";
       std::printf("%-34s %8.3f %9.3f %7.3f %8.1f %8.1f %8.1f %s\n", name.c_str(), overall.ndcg10,
                   overall.recall50, overall.mrr10, search::percentile(latencies, 50),
-                  search::percentile(latencies, 95), search::percentile(latencies, 99),
-                  d.c_str());
+                  search::percentile(latencies, 95), search::percentile(latencies, 99), d.c_str());
       std::fflush(stdout);
     }
   }
