@@ -1,0 +1,11 @@
+-- wrk: hybrid search over the labelled shopper queries, in turn.
+local queries = {}
+for line in io.lines("../shared/eval/dev.jsonl") do
+  local q = line:match('"query":%s*"([^"]*)"')
+  if q then queries[#queries + 1] = q:gsub(" ", "%%20") end
+end
+local i = 0
+request = function()
+  i = i % #queries + 1
+  return wrk.format("GET", "/api/v1/search?limit=20&q=" .. queries[i])
+end
