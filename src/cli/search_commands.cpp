@@ -130,6 +130,7 @@ core::Result<search::PipelineConfig> parse_config(const std::string& name) {
 }
 
 int run_eval(StoreFlags& sf, MlFlags& mf, EvalFlags& ev) {
+  telemetry::set_log_to_stderr(true);  // stdout is the report
   auto queries = search::load_labelled_queries(ev.queries);
   if (!queries) return fail(queries.error().message);
   if (queries->empty()) return fail(ev.queries + " holds no queries");

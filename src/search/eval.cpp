@@ -156,6 +156,7 @@ std::vector<std::pair<std::string, MetricMeans>> summarise(const std::vector<Que
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
+  p = std::clamp(p, 0.0, 100.0);
   std::sort(v.begin(), v.end());
   const double pos = p / 100.0 * static_cast<double>(v.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos));

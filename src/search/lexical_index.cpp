@@ -215,6 +215,14 @@ core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs) {
   auto body = [&]() -> core::Result<void> {
     Stmt del_fts(writer_, "DELETE FROM fts WHERE rowid = ?1");
     Stmt del_sug(writer_, "DELETE FROM suggest WHERE rowid = ?1");
+    // A public id that moved to another primary key (deleted and created again) takes its
+    // old rows with it, or their text would still match under the old key.
+    Stmt del_moved_fts(writer_,
+                       "DELETE FROM fts WHERE rowid IN (SELECT id FROM docs WHERE ext_id = ?1 "
+                       "AND id <> ?2)");
+    Stmt del_moved_sug(writer_,
+                       "DELETE FROM suggest WHERE rowid IN (SELECT id FROM docs WHERE ext_id = "
+                       "?1 AND id <> ?2)");
     Stmt del_ext(writer_, "DELETE FROM docs WHERE ext_id = ?1 AND id <> ?2");
     Stmt put_doc(writer_,
                  "INSERT INTO docs (id, ext_id, popularity, title, authors) VALUES (?1, ?2, ?3, "
@@ -224,8 +232,8 @@ core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs) {
                  "INSERT INTO fts (rowid, title, authors, genres, description) VALUES (?1, ?2, "
                  "?3, ?4, ?5)");
     Stmt put_sug(writer_, "INSERT INTO suggest (rowid, title, authors) VALUES (?1, ?2, ?3)");
-    if (!del_fts.ok() || !del_sug.ok() || !del_ext.ok() || !put_doc.ok() || !put_fts.ok() ||
-        !put_sug.ok()) {
+    if (!del_fts.ok() || !del_sug.ok() || !del_moved_fts.ok() || !del_moved_sug.ok() ||
+        !del_ext.ok() || !put_doc.ok() || !put_fts.ok() || !put_sug.ok()) {
       return sqlite_error(writer_, "prepare upsert");
     }
     for (const auto& d : docs) {
@@ -234,10 +242,12 @@ core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs) {
         if (s->step() != SQLITE_DONE) return sqlite_error(writer_, "delete");
         s->reset();
       }
-      del_ext.bind(1, d.ext_id);
-      del_ext.bind(2, d.id);
-      if (del_ext.step() != SQLITE_DONE) return sqlite_error(writer_, "delete");
-      del_ext.reset();
+      for (Stmt* s : {&del_moved_fts, &del_moved_sug, &del_ext}) {
+        s->bind(1, d.ext_id);
+        s->bind(2, d.id);
+        if (s->step() != SQLITE_DONE) return sqlite_error(writer_, "delete");
+        s->reset();
+      }
       put_doc.bind(1, d.id);
       put_doc.bind(2, d.ext_id);
       put_doc.bind(3, d.popularity);

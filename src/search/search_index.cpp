@@ -173,7 +173,7 @@ core::Result<void> SearchIndex::load_vectors() {
   EmbeddingStore es(store_, options_.model_id);
   std::vector<int64_t> ids;
   std::vector<float> flat;
-  int64_t seq = 0, book = 0, max_seq = 0;
+  int64_t seq = 0, book = 0;
   for (;;) {
     std::vector<StoredEmbedding> page;
     {
@@ -185,14 +185,16 @@ core::Result<void> SearchIndex::load_vectors() {
       if (static_cast<int32_t>(e.vector.size()) != options_.dim) continue;
       ids.push_back(e.book_id);
       flat.insert(flat.end(), e.vector.begin(), e.vector.end());
-      max_seq = std::max(max_seq, e.change_seq);
     }
     seq = page.back().change_seq;
     book = page.back().book_id;
   }
   const double read_seconds = seconds_since(t0);
   LM_TRY(vectors_->upsert(ids, flat));
-  vector_seq_ = max_seq;
+  // Where the feed resumes: after the last row read (rows of one change sequence commit
+  // together, so none can appear behind it later).
+  vector_seq_ = seq;
+  vector_book_ = book;
   dense_ready_ = true;
   cv_.notify_all();
   telemetry::log_info("search_dense_ready", {{"vectors", static_cast<int64_t>(ids.size())},
@@ -234,7 +236,7 @@ core::Result<void> SearchIndex::follow_once() {
   }
   if (vectors_ && dense_ready_) {
     EmbeddingStore es(store_, options_.model_id);
-    int64_t vseq = vector_seq_, vbook = 0;
+    int64_t vseq = vector_seq_, vbook = vector_book_;
     for (;;) {
       std::vector<StoredEmbedding> page;
       {
@@ -244,20 +246,30 @@ core::Result<void> SearchIndex::follow_once() {
       if (page.empty()) break;
       std::vector<int64_t> ids;
       std::vector<float> flat;
+      bool behind = false;  // a vector of a book this round has not seen yet
       {
         std::shared_lock lock(attrs_mutex_);
         for (auto& e : page) {
           const bool present = e.book_id >= 0 && static_cast<size_t>(e.book_id) < attrs_.size() &&
                                attrs_[e.book_id].present;
-          if (!present || static_cast<int32_t>(e.vector.size()) != options_.dim) continue;
-          ids.push_back(e.book_id);
-          flat.insert(flat.end(), e.vector.begin(), e.vector.end());
+          if (!present) {
+            // The book was created after this round read the books (a vector row exists only
+            // while its book does): stop here and resume from this row next round.
+            behind = true;
+            break;
+          }
+          if (static_cast<int32_t>(e.vector.size()) == options_.dim) {
+            ids.push_back(e.book_id);
+            flat.insert(flat.end(), e.vector.begin(), e.vector.end());
+          }
+          vseq = e.change_seq;
+          vbook = e.book_id;
         }
       }
       LM_TRY(vectors_->upsert(ids, flat));
-      vseq = page.back().change_seq;
-      vbook = page.back().book_id;
       vector_seq_ = vseq;
+      vector_book_ = vbook;
+      if (behind) break;
     }
   }
   watermark_ = seq;

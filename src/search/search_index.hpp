@@ -117,7 +117,8 @@ class SearchIndex {
   std::atomic<bool> lexical_ready_{false};
   std::atomic<bool> dense_ready_{false};
   std::atomic<int64_t> watermark_{-1};
-  std::atomic<int64_t> vector_seq_{0};  // embeddings applied up to this change sequence
+  std::atomic<int64_t> vector_seq_{0};   // embeddings applied up to this change sequence
+  std::atomic<int64_t> vector_book_{0};  // and, within it, up to this book
 
   mutable std::shared_mutex attrs_mutex_;  // held only while applying in-memory changes
   std::vector<Attr> attrs_;

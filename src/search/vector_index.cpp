@@ -24,7 +24,9 @@ inline int64_t delta_loc(size_t slot) { return -2 - static_cast<int64_t>(slot); 
 inline size_t delta_slot(int64_t loc) { return static_cast<size_t>(-2 - loc); }
 
 struct Graph {
-  std::unique_ptr<faiss::IndexHNSWFlat> index;
+  // An IndexHNSWFlat when built, an IndexHNSW over an IndexFlat when cloned (faiss 1.7.3's
+  // clone_index makes the base class): the same graph and storage either way.
+  std::unique_ptr<faiss::IndexHNSW> index;
   std::vector<int64_t> labels;  // node -> book id
   const float* vector(idx_t node) const {
     return index->storage
@@ -362,9 +364,10 @@ class SnapshotIndex final : public VectorIndex {
       dead.clear();
       dead_count = 0;
     } else {
-      graph->index.reset(
-          dynamic_cast<faiss::IndexHNSWFlat*>(faiss::clone_index(cur.graph->index.get())));
+      std::unique_ptr<faiss::Index> copy(faiss::clone_index(cur.graph->index.get()));
+      graph->index.reset(dynamic_cast<faiss::IndexHNSW*>(copy.get()));
       if (!graph->index) throw std::runtime_error("cannot clone the HNSW graph");
+      copy.release();
       graph->labels = cur.graph->labels;
     }
     const int64_t base = static_cast<int64_t>(graph->labels.size());

@@ -9,6 +9,12 @@
 
 namespace libromind::telemetry {
 namespace {
+std::atomic<int> g_log_fd{STDOUT_FILENO};
+}  // namespace
+
+void set_log_to_stderr(bool to_stderr) { g_log_fd = to_stderr ? STDERR_FILENO : STDOUT_FILENO; }
+
+namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::mutex g_write_mutex;
@@ -82,7 +88,8 @@ void log(LogLevel level, std::string_view event, nlohmann::json fields) {
   std::lock_guard lock(g_write_mutex);
   size_t off = 0;
   while (off < text.size()) {
-    ssize_t n = ::write(STDOUT_FILENO, text.data() + off, text.size() - off);
+    ssize_t n =
+        ::write(g_log_fd.load(std::memory_order_relaxed), text.data() + off, text.size() - off);
     if (n <= 0) break;
     off += static_cast<size_t>(n);
   }

@@ -12,6 +12,9 @@ namespace libromind::telemetry {
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 void set_log_level(LogLevel level);
+// Where log lines go: stdout (the default; the service's logs) or stderr (commands whose stdout
+// is their output, such as `libromind eval --json`).
+void set_log_to_stderr(bool to_stderr);
 LogLevel log_level();
 // Parses "debug" | "info" | "warn" | "error".
 bool parse_log_level(std::string_view s, LogLevel& out);

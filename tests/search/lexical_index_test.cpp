@@ -1,0 +1,424 @@
+// The FTS5 lexical index: BM25 field weights, Porter stemming, folded diacritics, replacement
+// and removal, autocomplete, highlights, the file as a snapshot (meta, schema version), and
+// queries whose terms carry quotes or FTS5 syntax.
+#include "search/lexical_index.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace libromind::search {
+namespace {
+
+SearchDoc doc(int64_t id, std::string ext, std::string title, std::string authors,
+              std::string description, std::vector<std::string> genres = {},
+              int64_t popularity = 0) {
+  SearchDoc d;
+  d.id = id;
+  d.ext_id = std::move(ext);
+  d.title = std::move(title);
+  d.authors = std::move(authors);
+  d.description = std::move(description);
+  d.genres = std::move(genres);
+  d.popularity = popularity;
+  return d;
+}
+
+std::vector<int64_t> ids(const std::vector<LexicalHit>& hits) {
+  std::vector<int64_t> out;
+  for (const auto& h : hits) out.push_back(h.id);
+  return out;
+}
+
+std::string joined(const std::vector<SnippetPart>& parts) {
+  std::string s;
+  for (const auto& p : parts) s += p.text;
+  return s;
+}
+
+std::vector<std::string> matched(const std::vector<SnippetPart>& parts) {
+  std::vector<std::string> out;
+  for (const auto& p : parts) {
+    if (p.match) out.push_back(p.text);
+  }
+  return out;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() /
+            ("lm_lexical_test_" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class LexicalIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto r = LexicalIndex::open("");
+    ASSERT_TRUE(r) << r.error().message;
+    index_ = std::move(*r);
+    ASSERT_TRUE(index_->upsert({
+        doc(1, "b-1", "The Lighthouse", "Woolf, Virginia",
+            "A family spends summers on an island in Scotland.", {"Novels"}, 50),
+        doc(2, "b-2", "Coastal Tales", "Rowe, Ann",
+            "A keeper tends a lighthouse through one long winter.", {"Short Stories"}, 10),
+        doc(3, "b-3", "Moby Dick", "Melville, Herman",
+            "The whaling ship Pequod hunts the white whale across the oceans.",
+            {"Sea Stories", "Adventure"}, 900),
+        doc(4, "b-4", "Café Müller", "Bausch, Pina", "Dancers in a café, with chairs.", {"Dance"},
+            5),
+        doc(5, "b-5", "Emma", "Austen, Jane", "A matchmaker in a village.", {"Novels"}, 10),
+        doc(6, "b-6", "Emma", "Austen, Jane", "A matchmaker in a village.", {"Novels"}, 500),
+    }));
+  }
+
+  std::vector<int64_t> search(std::vector<std::string> terms, std::vector<std::string> extra = {}) {
+    auto r = index_->search({std::move(terms), std::move(extra), 100});
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? ids(*r) : std::vector<int64_t>{};
+  }
+
+  std::vector<std::string> suggest_ext(std::vector<std::string> words, int limit = 10) {
+    auto r = index_->suggest(words, limit);
+    EXPECT_TRUE(r) << r.error().message;
+    std::vector<std::string> out;
+    if (r) {
+      for (const auto& s : *r) out.push_back(s.ext_id);
+    }
+    return out;
+  }
+
+  std::unique_ptr<LexicalIndex> index_;
+};
+
+TEST_F(LexicalIndexTest, a_title_match_outranks_a_description_only_match) {
+  auto r = index_->search({{"lighthouse"}, {}, 10});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(ids(*r), (std::vector<int64_t>{1, 2}));
+  EXPECT_GT((*r)[0].score, (*r)[1].score);  // -bm25: higher is better
+  EXPECT_GT((*r)[1].score, 0);
+}
+
+TEST_F(LexicalIndexTest, field_weights_decide_which_field_counts) {
+  FieldWeights w;
+  w.title = 0.1;
+  w.description = 10;
+  auto r = LexicalIndex::open("", w);
+  ASSERT_TRUE(r) << r.error().message;
+  auto& index = **r;
+  ASSERT_TRUE(index.upsert(
+      {doc(1, "b-1", "The Lighthouse", "", "A family spends summers on an island in Scotland."),
+       doc(2, "b-2", "Coastal Tales", "",
+           "A keeper tends a lighthouse through one long winter.")}));
+  auto hits = index.search({{"lighthouse"}, {}, 10});
+  ASSERT_TRUE(hits);
+  EXPECT_EQ(ids(*hits), (std::vector<int64_t>{2, 1}));
+}
+
+TEST_F(LexicalIndexTest, authors_and_genres_are_searched_too) {
+  EXPECT_EQ(search({"melville"}), std::vector<int64_t>{3});
+  EXPECT_EQ(search({"adventure"}), std::vector<int64_t>{3});
+}
+
+TEST_F(LexicalIndexTest, porter_stemming_joins_inflections) {
+  // Porter reduces "whales", "whale" and "whaling" to "whale": one search finds them all.
+  EXPECT_EQ(search({"whales"}), std::vector<int64_t>{3});
+  EXPECT_EQ(search({"whaled"}), std::vector<int64_t>{3});
+  EXPECT_EQ(search({"hunting"}), std::vector<int64_t>{3});  // "hunts"
+  EXPECT_EQ(search({"dancer"}), std::vector<int64_t>{4});   // "Dancers"
+  EXPECT_EQ(search({"ocean"}), std::vector<int64_t>{3});    // "oceans"
+  // It is a suffix stripper, not a lemmatiser: "whaler" keeps its "-er" (too short a stem).
+  EXPECT_TRUE(search({"whaler"}).empty());
+}
+
+TEST_F(LexicalIndexTest, case_and_diacritics_are_folded_both_ways) {
+  EXPECT_EQ(search({"cafe"}), std::vector<int64_t>{4});
+  EXPECT_EQ(search({"muller"}), std::vector<int64_t>{4});
+  EXPECT_EQ(search({"MÜLLER"}), std::vector<int64_t>{4});
+  ASSERT_TRUE(index_->upsert({doc(7, "b-7", "Les Miserables", "Hugo, Victor", "Paris.")}));
+  EXPECT_EQ(search({"misérables"}), std::vector<int64_t>{7});
+}
+
+TEST_F(LexicalIndexTest, terms_are_or_ed_and_extra_terms_add_matches) {
+  auto both = search({"lighthouse", "whale"});
+  EXPECT_EQ(std::set<int64_t>(both.begin(), both.end()), (std::set<int64_t>{1, 2, 3}));
+  EXPECT_EQ(search({"lighthouse"}, {"matchmaker"}).size(), 4u);
+  // An extra term alone still searches.
+  EXPECT_EQ(search({}, {"whale"}), std::vector<int64_t>{3});
+}
+
+TEST_F(LexicalIndexTest, the_limit_caps_the_hits) {
+  auto r = index_->search({{"a", "the", "in"}, {}, 2});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->size(), 2u);
+}
+
+TEST_F(LexicalIndexTest, an_upsert_replaces_the_books_text) {
+  ASSERT_TRUE(index_->upsert({doc(3, "b-3", "Typee", "Melville, Herman", "Islands.")}));
+  EXPECT_TRUE(search({"whale"}).empty());
+  EXPECT_EQ(search({"typee"}), std::vector<int64_t>{3});
+  auto n = index_->count();
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 6);
+  EXPECT_EQ(suggest_ext({"typ"}), std::vector<std::string>{"b-3"});
+  EXPECT_TRUE(suggest_ext({"mob"}).empty());
+}
+
+TEST_F(LexicalIndexTest, a_public_id_moved_to_another_book_leaves_nothing_behind) {
+  // The store gives a book deleted and created again a new primary key under the same id.
+  ASSERT_TRUE(index_->upsert({doc(30, "b-3", "Moby Dick", "Melville, Herman", "A whale.")}));
+  EXPECT_EQ(search({"whale"}), std::vector<int64_t>{30});
+  EXPECT_EQ(search({"pequod"}), std::vector<int64_t>{});
+  auto n = index_->count();
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 6);
+  auto removed = index_->remove({"b-3"});
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, std::vector<int64_t>{30});
+  EXPECT_TRUE(search({"whale"}).empty());
+}
+
+TEST_F(LexicalIndexTest, remove_by_public_id_returns_the_primary_keys) {
+  auto removed = index_->remove({"b-1", "nope", "b-3"});
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(*removed, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(search({"lighthouse"}), std::vector<int64_t>{2});
+  EXPECT_TRUE(search({"whale"}).empty());
+  EXPECT_TRUE(suggest_ext({"moby"}).empty());
+  auto n = index_->count();
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 4);
+  auto again = index_->remove({"b-1"});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+  auto none = index_->remove({});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(LexicalIndexTest, clear_empties_the_index_but_keeps_meta) {
+  ASSERT_TRUE(index_->set_meta("watermark", "9"));
+  ASSERT_TRUE(index_->clear());
+  EXPECT_TRUE(search({"whale"}).empty());
+  EXPECT_EQ(*index_->count(), 0);
+  EXPECT_EQ(*index_->meta("watermark"), "9");
+}
+
+TEST_F(LexicalIndexTest, suggest_takes_the_last_word_as_a_prefix) {
+  EXPECT_EQ(suggest_ext({"mob"}), std::vector<std::string>{"b-3"});
+  EXPECT_EQ(suggest_ext({"m"}).front(), "b-3");  // Moby, Melville, Müller...
+  EXPECT_EQ(suggest_ext({"moby", "d"}), std::vector<std::string>{"b-3"});
+  // Only the last word is a prefix.
+  EXPECT_TRUE(suggest_ext({"mob", "dick"}).empty());
+  EXPECT_TRUE(suggest_ext({"zzz"}).empty());
+  EXPECT_TRUE(suggest_ext({}).empty());
+  EXPECT_TRUE(suggest_ext({"moby"}, 0).empty());
+  auto r = index_->suggest({"moby"}, 5);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].id, 3);
+  EXPECT_EQ((*r)[0].title, "Moby Dick");
+  EXPECT_EQ((*r)[0].authors, "Melville, Herman");
+}
+
+TEST_F(LexicalIndexTest, suggest_matches_words_across_title_and_authors) {
+  EXPECT_EQ(suggest_ext({"melville", "mo"}), std::vector<std::string>{"b-3"});
+  EXPECT_EQ(suggest_ext({"moby", "herm"}), std::vector<std::string>{"b-3"});
+  EXPECT_EQ(suggest_ext({"woolf"}), std::vector<std::string>{"b-1"});
+  // Description words are not suggested from.
+  EXPECT_TRUE(suggest_ext({"pequod"}).empty());
+  // Diacritics are folded here too.
+  EXPECT_EQ(suggest_ext({"cafe", "mul"}), std::vector<std::string>{"b-4"});
+}
+
+TEST_F(LexicalIndexTest, suggest_puts_the_more_popular_first_among_equal_matches) {
+  EXPECT_EQ(suggest_ext({"emm"}), (std::vector<std::string>{"b-6", "b-5"}));
+  EXPECT_EQ(suggest_ext({"emm"}, 1), std::vector<std::string>{"b-6"});
+}
+
+TEST_F(LexicalIndexTest, highlight_marks_the_matched_words) {
+  auto r = index_->highlight({{"whales", "moby"}, {}, 10}, {3, 1, 99});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 1u);  // 1 and 99 do not match
+  const Highlight& h = r->at(3);
+  EXPECT_EQ(joined(h.title), "Moby Dick");
+  EXPECT_EQ(matched(h.title), std::vector<std::string>{"Moby"});
+  EXPECT_FALSE(h.title.back().match);
+  // The snippet is the description with the stemmed matches marked.
+  EXPECT_NE(joined(h.snippet).find("Pequod hunts"), std::string::npos) << joined(h.snippet);
+  EXPECT_EQ(matched(h.snippet), (std::vector<std::string>{"whaling", "whale"}));
+  for (const auto& p : h.snippet) {
+    EXPECT_EQ(p.text.find('\x02'), std::string::npos);
+    EXPECT_EQ(p.text.find('\x03'), std::string::npos);
+  }
+}
+
+TEST_F(LexicalIndexTest, highlight_of_nothing_is_empty) {
+  auto none = index_->highlight({{"whale"}, {}, 10}, {});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  auto no_terms = index_->highlight({{}, {}, 10}, {3});
+  ASSERT_TRUE(no_terms);
+  EXPECT_TRUE(no_terms->empty());
+}
+
+TEST_F(LexicalIndexTest, quotes_and_fts5_syntax_in_terms_are_just_text) {
+  for (const std::string t : {"\"",           "\"\"",       "whale\"", "\"whale",
+                              "it's",         "AND",        "OR",      "NOT",
+                              "NEAR",         "NEAR(whale", "*",       "whale*",
+                              "title:whale",  "title:",     "-whale",  "^whale",
+                              "(whale)",      "{title}: x", "+",       ":",
+                              "''",           "\\",         "%",       "whale OR pequod",
+                              "\x01\x02\x03", "a\nb"}) {
+    auto r = index_->search({{t}, {}, 10});
+    ASSERT_TRUE(r) << "term [" << t << "]: " << r.error().message;
+    auto s = index_->suggest({t}, 5);
+    ASSERT_TRUE(s) << "suggest [" << t << "]: " << s.error().message;
+    auto h = index_->highlight({{t}, {}, 10}, {3});
+    ASSERT_TRUE(h) << "highlight [" << t << "]: " << h.error().message;
+  }
+  // Inside the quotes the syntax characters separate words like spaces.
+  for (const std::string t : {"whale\"", "\"whale", "(whale)", "whale*", "^whale", "-whale"}) {
+    EXPECT_EQ(search({t}), std::vector<int64_t>{3}) << t;
+  }
+  // An operator is a word to look for, not an operator.
+  EXPECT_TRUE(search({"NOT"}).empty());
+  EXPECT_EQ(search({"whale OR pequod"}), std::vector<int64_t>{});  // the phrase is not there
+  EXPECT_EQ(search({"white whale"}), std::vector<int64_t>{3});     // this one is
+}
+
+TEST_F(LexicalIndexTest, the_match_expression_quotes_every_term) {
+  EXPECT_EQ(fts_match_expression({{"a", "b\"c"}, {"d"}, 10}), "\"a\" OR \"b\"\"c\" OR \"d\"");
+  EXPECT_EQ(fts_match_expression({{"", "x"}, {""}, 10}), "\"x\"");
+  EXPECT_EQ(fts_match_expression({}), "");
+}
+
+TEST_F(LexicalIndexTest, an_empty_query_gives_nothing) {
+  EXPECT_TRUE(search({}).empty());
+  EXPECT_TRUE(search({""}).empty());
+  EXPECT_TRUE(search({}, {""}).empty());
+  auto zero = index_->search({{"whale"}, {}, 0});
+  ASSERT_TRUE(zero);
+  EXPECT_TRUE(zero->empty());
+  // A term without a word in it matches nothing and fails nothing.
+  EXPECT_TRUE(search({"!!!"}).empty());
+  EXPECT_EQ(search({"!!!", "whale"}), std::vector<int64_t>{3});
+}
+
+TEST_F(LexicalIndexTest, readers_search_while_the_writer_upserts) {
+  std::atomic<bool> done{false};
+  std::atomic<int> errors{0}, searches{0};
+  auto reader = [&] {
+    while (!done) {
+      auto r = index_->search({{"whale", "book"}, {}, 50});
+      if (!r || r->empty()) ++errors;  // Moby Dick is always there
+      ++searches;
+    }
+  };
+  std::thread a(reader), b(reader);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(index_->upsert(
+        {doc(100 + i, "n-" + std::to_string(i), "Book " + std::to_string(i), "", "A new book.")}));
+  }
+  done = true;
+  a.join();
+  b.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_GT(searches.load(), 0);
+  EXPECT_EQ(search({"book"}).size(), 100u);  // the limit of the helper
+}
+
+TEST(LexicalIndexFile, a_reopened_file_keeps_its_documents_and_meta) {
+  TempDir dir;
+  const std::string path = dir.file("nested/index/lexical.db");  // directories are created
+  {
+    auto r = LexicalIndex::open(path);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ((*r)->path(), path);
+    ASSERT_TRUE((*r)->upsert({doc(1, "b-1", "Moby Dick", "Melville, Herman", "A whale.")}));
+    ASSERT_TRUE((*r)->set_meta("watermark", "42"));
+    ASSERT_TRUE((*r)->set_meta("watermark", "43"));  // overwrites
+    ASSERT_TRUE((*r)->set_meta("store", "sqlite://x"));
+    EXPECT_EQ(*(*r)->meta("unset"), "");
+  }
+  auto r = LexicalIndex::open(path);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*(*r)->count(), 1);
+  EXPECT_EQ(*(*r)->meta("watermark"), "43");
+  EXPECT_EQ(*(*r)->meta("store"), "sqlite://x");
+  auto hits = (*r)->search({{"whale"}, {}, 10});
+  ASSERT_TRUE(hits);
+  EXPECT_EQ(ids(*hits), std::vector<int64_t>{1});
+  auto sug = (*r)->suggest({"mob"}, 5);
+  ASSERT_TRUE(sug);
+  EXPECT_EQ(sug->size(), 1u);
+}
+
+TEST(LexicalIndexFile, a_file_of_another_schema_version_is_recreated_empty) {
+  TempDir dir;
+  const std::string path = dir.file("lexical.db");
+  {
+    auto r = LexicalIndex::open(path);
+    ASSERT_TRUE(r);
+    ASSERT_TRUE((*r)->upsert({doc(1, "b-1", "Moby Dick", "Melville, Herman", "A whale.")}));
+    ASSERT_TRUE((*r)->set_meta("watermark", "42"));
+    ASSERT_TRUE((*r)->set_meta("schema", "0"));  // as an older build would have left it
+  }
+  auto r = LexicalIndex::open(path);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*(*r)->count(), 0);
+  EXPECT_EQ(*(*r)->meta("watermark"), "");
+  EXPECT_EQ(*(*r)->meta("schema"), "1");
+  auto hits = (*r)->search({{"whale"}, {}, 10});
+  ASSERT_TRUE(hits);
+  EXPECT_TRUE(hits->empty());
+  // And it works as a new index.
+  ASSERT_TRUE((*r)->upsert({doc(2, "b-2", "Typee", "Melville, Herman", "Islands.")}));
+  EXPECT_EQ(*(*r)->count(), 1);
+}
+
+TEST(LexicalIndexFile, a_temporary_index_is_deleted_on_close) {
+  std::string path;
+  {
+    auto r = LexicalIndex::open("");
+    ASSERT_TRUE(r);
+    path = (*r)->path();
+    ASSERT_TRUE((*r)->upsert({doc(1, "b-1", "Moby Dick", "", "")}));
+    EXPECT_TRUE(std::filesystem::exists(path));
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+TEST(LexicalIndexFile, a_file_that_is_not_a_database_is_an_error) {
+  TempDir dir;
+  const std::string path = dir.file("lexical.db");
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fputs("this is not an SQLite database, just some text long enough to be read", f);
+    std::fclose(f);
+  }
+  auto r = LexicalIndex::open(path);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::ErrorCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace libromind::search
