@@ -59,7 +59,10 @@ struct HnswOptions {
   int ef_construction = 80;   // build-time beam
   int ef_search = 96;         // query-time beam (raised for k and for filters)
   size_t delta_limit = 2048;  // recent vectors kept exact before they are merged into the graph
-  double exact_below = 0.05;  // filters allowing a smaller share of the books are scored exactly
+  // Filters allowing a smaller share of the books are scored exactly. FAISS's filtered HNSW
+  // lost recall already at a 6.5% filter on the catalogue (0.61 for genre=Poetry, bench_vector),
+  // while scoring a quarter of 74k vectors exactly takes about 1 ms.
+  double exact_below = 0.25;
 };
 
 struct VectorIndexStats {
