@@ -40,6 +40,9 @@ host=${LIBROMIND_LISTEN%:*}
 port=${LIBROMIND_LISTEN##*:}
 echo "" >&2
 echo "  Libro-Mind API:  http://$host:$port/api/v1/books" >&2
+echo "  Search:          http://$host:$port/api/v1/search?q=whaling+voyages+in+the+arctic" >&2
+echo "  Search status:   http://$host:$port/api/v1/search/status  (book vectors are computed in" >&2
+echo "                   the background on the first run: dense results improve as they arrive)" >&2
 echo "  Health:          http://$host:$port/readyz   Metrics: http://$host:$port/metrics" >&2
 echo "  Admin account:   $admin_email (password in $secrets/admin-password)" >&2
 echo "" >&2
