@@ -6,7 +6,11 @@
 namespace libromind::http {
 
 void register_api_routes(Router& router, ApiServices& s) {
-  register_ops_routes(router, s.store, s.metrics);
+  std::function<bool()> search_ready;
+  if (s.search) {
+    search_ready = [svc = s.search] { return svc->index().lexical_ready(); };
+  }
+  register_ops_routes(router, s.store, s.metrics, std::move(search_ready));
   register_catalog_routes(router, s.catalog);
   register_account_routes(router, s.accounts, s.carts, s.auth, s.shop_options, s.shop_metrics);
   register_cart_routes(router, s.carts, s.auth, s.shop_options);

@@ -13,6 +13,22 @@ bool stopped(const std::atomic<bool>* stop) {
   return stop && stop->load(std::memory_order_relaxed);
 }
 
+// Counts each book as up to date (its stored vector has the hash of its current text) or
+// adds it to `stale`.
+void sort_out(const std::vector<SearchDoc>& docs,
+              const std::unordered_map<int64_t, std::string>& hashes, IndexerStats& stats,
+              std::vector<int64_t>& stale) {
+  for (const auto& d : docs) {
+    ++stats.books;
+    auto it = hashes.find(d.id);
+    if (it != hashes.end() && it->second == embedding_text_hash(d)) {
+      ++stats.up_to_date;
+    } else {
+      stale.push_back(d.id);
+    }
+  }
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -36,15 +52,7 @@ core::Result<IndexerStats> EmbeddingIndexer::run_full(const std::atomic<bool>* s
     LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
     LM_ASSIGN_OR_RETURN(auto docs, load_docs_by_id(*conn, after, options_.scan_page));
     if (docs.empty()) break;
-    for (const auto& d : docs) {
-      ++stats.books;
-      auto it = hashes.find(d.id);
-      if (it != hashes.end() && it->second == embedding_text_hash(d)) {
-        ++stats.up_to_date;
-      } else {
-        stale.push_back(d.id);
-      }
-    }
+    sort_out(docs, hashes, stats, stale);
     after = docs.back().id;
   }
   stats.stale = static_cast<int64_t>(stale.size());
@@ -80,15 +88,7 @@ core::Result<IndexerStats> EmbeddingIndexer::run_changed(int64_t after_seq, int6
     LM_ASSIGN_OR_RETURN(auto stored, vectors_.load(*conn, changed));
     std::unordered_map<int64_t, std::string> hashes;
     for (auto& e : stored) hashes.emplace(e.book_id, std::move(e.text_hash));
-    for (const auto& d : docs_changed) {
-      ++stats.books;
-      auto it = hashes.find(d.id);
-      if (it != hashes.end() && it->second == embedding_text_hash(d)) {
-        ++stats.up_to_date;
-      } else {
-        stale.push_back(d.id);
-      }
-    }
+    sort_out(docs_changed, hashes, stats, stale);
   }
   stats.stale = static_cast<int64_t>(stale.size());
   LM_TRY(embed_ids(stale, stats, stop, progress));

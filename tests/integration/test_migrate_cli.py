@@ -35,9 +35,11 @@ def test_serve_without_migrations_is_not_ready(fresh_db):
         r = srv.client.get("/api/v1/books")
         assert r.status in (500, 503), r
         assert r.headers["content-type"].startswith("application/problem+json")
-        # migrating while it runs makes it ready
+        # migrating while it runs makes it ready (once the search index, retried every second
+        # while the schema was missing, is built)
         m = run_cli("migrate", "--database-url", fresh_db)
         assert m.rc == 0, m
+        srv.wait_ready(15)
         r = srv.client.get("/readyz")
         assert r.status == 200, r
         r = srv.client.get("/api/v1/books")

@@ -22,7 +22,8 @@ def test_healthz(client):
 def test_readyz(client):
     r = client.get("/readyz")
     assert r.status == 200
-    assert r.json() == {"status": "ready", "checks": {"store": "ok", "migrations": "ok"}}
+    assert r.json() == {"status": "ready",
+                        "checks": {"store": "ok", "migrations": "ok", "search": "ok"}}
 
 
 def _metrics(client):

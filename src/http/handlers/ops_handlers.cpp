@@ -8,14 +8,15 @@
 
 namespace libromind::http {
 
-void register_ops_routes(Router& router, store::Store& store, telemetry::Registry& metrics) {
+void register_ops_routes(Router& router, store::Store& store, telemetry::Registry& metrics,
+                         std::function<bool()> search_ready) {
   router.add("GET", "/healthz",
              [](Request& req) {
                if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
                return json_response(200, R"({"status":"ok"})");
              },
              {.inline_handler = true});
-  router.add("GET", "/readyz", [&store](Request& req) {
+  router.add("GET", "/readyz", [&store, search_ready](Request& req) {
     if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
     auto status = store::migration_status(store);
     if (!status) {
@@ -28,7 +29,16 @@ void register_ops_routes(Router& router, store::Store& store, telemetry::Registr
                          " pending (run `libromind migrate`)",
                      req.request_id);
     }
-    return json_response(200, R"({"status":"ready","checks":{"store":"ok","migrations":"ok"}})");
+    if (search_ready && !search_ready()) {
+      Response r = problem(503, "unavailable", "Not ready", "search index: still being built",
+                           req.request_id);
+      r.set_header("Retry-After", "2");
+      return r;
+    }
+    return json_response(
+        200, search_ready
+                 ? R"({"status":"ready","checks":{"store":"ok","migrations":"ok","search":"ok"}})"
+                 : R"({"status":"ready","checks":{"store":"ok","migrations":"ok"}})");
   });
   router.add("GET", "/metrics", [&metrics](Request& req) {
     if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);

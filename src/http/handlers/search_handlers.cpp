@@ -2,6 +2,7 @@
 
 #include "core/text.hpp"
 #include "http/handlers/catalog_handlers.hpp"
+#include "http/handlers/common.hpp"
 #include "http/handlers/params.hpp"
 #include "http/handlers/search_routes.hpp"
 #include "http/problem.hpp"
@@ -12,13 +13,6 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr size_t kMaxQueryChars = 500;
-
-template <typename F>
-Response guarded(Request& req, F&& body) {
-  core::Result<Response> r = body();
-  if (!r) return problem_from_error(r.error(), req.request_id);
-  return std::move(*r);
-}
 
 Response disabled(Request& req) {
   return problem_from_error(
