@@ -387,18 +387,21 @@ core::Result<SearchResult> Pipeline::similar(int64_t book_id, const SearchFilter
   SearchResult res;
   std::vector<float> v;
   const std::optional<AllowSet> allow = index_.allow(filters);
+  // Keeps a neighbour (never the book itself) until `limit`; `rank` is the retriever's field.
+  auto take = [&](int64_t id, double score, std::optional<int> SearchHit::*rank) {
+    if (id == book_id || static_cast<int>(res.hits.size()) >= limit) return;
+    SearchHit sh;
+    sh.id = id;
+    sh.score = score;
+    sh.*rank = static_cast<int>(res.hits.size()) + 1;
+    res.hits.push_back(sh);
+  };
   if (has_dense() && index_.dense_ready() && index_.vectors()->get(book_id, v)) {
     VectorSearchOptions vo;
     vo.k = limit + 1;
     vo.allow = allow ? &*allow : nullptr;
     for (const auto& h : index_.vectors()->search(v.data(), vo)) {
-      if (h.id == book_id) continue;
-      if (static_cast<int>(res.hits.size()) >= limit) break;
-      SearchHit sh;
-      sh.id = h.id;
-      sh.score = h.score;
-      sh.dense_rank = static_cast<int>(res.hits.size()) + 1;
-      res.hits.push_back(sh);
+      take(h.id, h.score, &SearchHit::dense_rank);
     }
     res.timings.push_back({"dense", ms_since(t0)});
     res.total_ms = ms_since(t0);
@@ -417,13 +420,7 @@ core::Result<SearchResult> Pipeline::similar(int64_t book_id, const SearchFilter
   LexicalQuery lq{content_words(text), {}, std::max(limit * 10, 200)};
   LM_ASSIGN_OR_RETURN(auto hits, index_.lexical().search(lq));
   for (const auto& h : hits) {
-    if (h.id == book_id || (allow && !allow->allowed(h.id))) continue;
-    if (static_cast<int>(res.hits.size()) >= limit) break;
-    SearchHit sh;
-    sh.id = h.id;
-    sh.score = h.score;
-    sh.lexical_rank = static_cast<int>(res.hits.size()) + 1;
-    res.hits.push_back(sh);
+    if (!allow || allow->allowed(h.id)) take(h.id, h.score, &SearchHit::lexical_rank);
   }
   res.timings.push_back({"lexical", ms_since(t0)});
   res.total_ms = ms_since(t0);
