@@ -19,6 +19,8 @@
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "ml/model_files.hpp"
+#include "search/explainer.hpp"
+#include "search/llm_generator.hpp"
 #include "search/request_log.hpp"
 #include "search/search_service.hpp"
 #include "store/migrations.hpp"
@@ -187,13 +189,15 @@ struct ServeFlags {
   std::string search_rerank = "auto";
   std::string search_expansion = "off";
   std::string search_hyde = "off";
+  LlmFlags llm;
+  int64_t explanation_cache_ttl = 7 * 24 * 3600;
 };
 
 // Search for `serve`: the shared stack, the service, the request log and the metrics.
 core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
                                 telemetry::Registry& metrics, http::SearchMetrics& sm,
                                 catalog::CatalogService& catalog, search::RequestLog& log,
-                                std::unique_ptr<SearchStack>& stack,
+                                search::Generator* generator, std::unique_ptr<SearchStack>& stack,
                                 std::unique_ptr<search::SearchService>& service) {
   SearchStackOptions o;
   o.index_dir = s.index_dir;
@@ -203,6 +207,7 @@ core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
   o.embed_threads = s.embed_threads;
   o.query_encoders = s.query_encoders;
   o.wordnet_dir = s.wordnet_dir;
+  o.generator = generator;
   LM_ASSIGN_OR_RETURN(stack, build_search_stack(store, o, [&sm](const search::Degraded& d) {
                         sm.degraded.with({d.stage}).inc();
                       }));
@@ -332,12 +337,26 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   http::SearchMetrics search_metrics(metrics);
 
   // Search: the derived indexes, the models it finds installed, the pipeline.
+  // The model server (optional): the LLM stages and the explanations of recommendations.
+  auto llm_client = make_llm_client(s.llm, &metrics);
+  if (!llm_client) return fail(llm_client.error().message);
+  std::unique_ptr<search::LlmGenerator> generator;
+  if (*llm_client) {
+    generator = std::make_unique<search::LlmGenerator>(**llm_client, s.llm.model);
+    telemetry::log_info("llm_config", {{"url", store::redact_url(s.llm.url)},
+                                       {"api", s.llm.api},
+                                       {"model", s.llm.model},
+                                       {"max_concurrency", s.llm.max_concurrency}});
+  }
+  search::ExplanationCache explanation_cache(store, s.explanation_cache_ttl, &metrics);
+  search::Explainer explainer(llm_client->get(), s.llm.model,
+                              s.explanation_cache_ttl > 0 ? &explanation_cache : nullptr, store);
   std::unique_ptr<SearchStack> search_stack;
   std::unique_ptr<search::SearchService> search_service;
   search::RequestLog request_log(store);
   if (s.search) {
     auto search_ready = setup_search(store, s, metrics, search_metrics, catalog, request_log,
-                                     search_stack, search_service);
+                                     generator.get(), search_stack, search_service);
     if (!search_ready) return fail(search_ready.error().message);
     request_log.start();
   }
@@ -345,6 +364,7 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
                         orders, feedback, auth,    shop_metrics,  shop_options};
   api.search = search_service.get();
   api.search_metrics = &search_metrics;
+  api.explainer = &explainer;
   http::register_api_routes(router, api);
 
   // Preflights advertise exactly the methods the API routes (plus HEAD and OPTIONS).
@@ -631,6 +651,13 @@ serve
                  "Default of HyDE: off, auto (LLM, else pseudo-relevance feedback), llm, offline")
     ->envname("LIBROMIND_SEARCH_HYDE")
     ->check(CLI::IsMember({"off", "auto", "llm", "offline"}))
+    ->capture_default_str();
+add_llm_flags(*serve, svf->llm);
+serve
+    ->add_option("--explanation-cache-ttl", svf->explanation_cache_ttl,
+                 "Seconds an explanation stays cached in the store (0: no cache)")
+    ->envname("LIBROMIND_EXPLANATION_CACHE_TTL")
+    ->check(CLI::Range(int64_t{0}, int64_t{365} * 24 * 3600))
     ->capture_default_str();
 serve->callback([sf, svf, &exit_code] { exit_code = run_serve(*sf, *svf); });
 

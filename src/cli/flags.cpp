@@ -92,4 +92,71 @@ int fail(const std::string& message) {
   return 2;
 }
 
+void add_llm_flags(CLI::App& cmd, LlmFlags& f) {
+  cmd.add_option("--llm-url", f.url,
+                 "Model server for query expansion, HyDE and explanations (none: off)")
+      ->envname("LIBROMIND_LLM_URL");
+  cmd.add_option("--llm-api", f.api, "Its API: openai (llama.cpp, vLLM, OpenAI) or ollama")
+      ->envname("LIBROMIND_LLM_API")
+      ->check(CLI::IsMember({"openai", "ollama"}))
+      ->capture_default_str();
+  cmd.add_option("--llm-model", f.model, "Model name the server knows")
+      ->envname("LIBROMIND_LLM_MODEL");
+  cmd.add_option("--llm-api-key-file", f.api_key_file,
+                 "File holding the API key (sent as a Bearer token)")
+      ->envname("LIBROMIND_LLM_API_KEY_FILE");
+  cmd.add_option("--llm-connect-timeout-ms", f.connect_timeout_ms, "Connect timeout")
+      ->envname("LIBROMIND_LLM_CONNECT_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{600000}))
+      ->capture_default_str();
+  cmd.add_option("--llm-first-token-timeout-ms", f.first_token_timeout_ms,
+                 "From the call to the first token")
+      ->envname("LIBROMIND_LLM_FIRST_TOKEN_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}))
+      ->capture_default_str();
+  cmd.add_option("--llm-total-timeout-ms", f.total_timeout_ms, "The whole generation")
+      ->envname("LIBROMIND_LLM_TOTAL_TIMEOUT_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}))
+      ->capture_default_str();
+  cmd.add_option("--llm-breaker-failures", f.breaker_failures,
+                 "Consecutive failures that open the circuit breaker (0: never)")
+      ->envname("LIBROMIND_LLM_BREAKER_FAILURES")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  cmd.add_option("--llm-breaker-open-ms", f.breaker_open_ms,
+                 "How long an open breaker skips the model server")
+      ->envname("LIBROMIND_LLM_BREAKER_OPEN_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}))
+      ->capture_default_str();
+  cmd.add_option("--llm-max-concurrency", f.max_concurrency, "Generations in flight")
+      ->envname("LIBROMIND_LLM_MAX_CONCURRENCY")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+}
+
+core::Result<std::unique_ptr<llm::Client>> make_llm_client(const LlmFlags& f,
+                                                           telemetry::Registry* metrics) {
+  if (f.url.empty()) return std::unique_ptr<llm::Client>();
+  llm::ClientOptions o;
+  LM_ASSIGN_OR_RETURN(o.api, llm::parse_api(f.api));
+  o.base_url = f.url;
+  o.model = f.model;
+  if (!f.api_key_file.empty()) {
+    std::ifstream in(f.api_key_file);
+    if (!in) return core::Error::invalid("cannot read --llm-api-key-file " + f.api_key_file);
+    std::getline(in, o.api_key);
+    o.api_key = std::string(core::trim(o.api_key));
+  }
+  o.connect_timeout_ms = f.connect_timeout_ms;
+  o.first_token_timeout_ms = f.first_token_timeout_ms;
+  o.total_timeout_ms = f.total_timeout_ms;
+  o.breaker_failures = f.breaker_failures;
+  o.breaker_open_ms = f.breaker_open_ms;
+  o.max_concurrency = f.max_concurrency;
+  if (auto v = llm::validate(o); !v) {
+    return core::Error::invalid("model server settings: " + v.error().message);
+  }
+  return std::make_unique<llm::Client>(std::move(o), metrics);
+}
+
 }  // namespace libromind::cli

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "llm/client.hpp"
 #include "ml/bert.hpp"
 #include "store/store.hpp"
 
@@ -36,6 +37,26 @@ struct MlFlags {
 std::string default_model_dir();
 void add_ml_flags(CLI::App& cmd, MlFlags& f);
 ml::EncoderOptions encoder_options(const MlFlags& f);
+
+// The model server for the LLM stages and the explanations. No URL: none (those stages are
+// degraded, recommendations explain nothing).
+struct LlmFlags {
+  std::string url;
+  std::string api = "openai";
+  std::string model;
+  std::string api_key_file;  // the key itself never on the command line
+  int64_t connect_timeout_ms = 2000;
+  int64_t first_token_timeout_ms = 20000;
+  int64_t total_timeout_ms = 120000;
+  int breaker_failures = 3;
+  int64_t breaker_open_ms = 30000;
+  int max_concurrency = 2;
+};
+
+void add_llm_flags(CLI::App& cmd, LlmFlags& f);
+// The client the flags describe, or null without --llm-url; a bad setting is an error.
+core::Result<std::unique_ptr<llm::Client>> make_llm_client(const LlmFlags& f,
+                                                           telemetry::Registry* metrics);
 
 // Configuration errors end the process with one clear line on stderr (exit status 2).
 int fail(const std::string& message);

@@ -17,6 +17,7 @@
 #include "search/documents.hpp"
 #include "search/eval.hpp"
 #include "search/indexer.hpp"
+#include "search/llm_generator.hpp"
 #include "store/migrations.hpp"
 #include "telemetry/log.hpp"
 
@@ -89,6 +90,7 @@ struct EvalFlags {
   int depth = 100;
   int ready_timeout = 600;
   bool json = false;
+  LlmFlags llm;
 };
 
 // "hybrid+rerank+expansion:offline" -> a pipeline configuration.
@@ -151,6 +153,13 @@ int run_eval(StoreFlags& sf, MlFlags& mf, EvalFlags& ev) {
   o.model_dir = mf.model_dir;
   o.query_encoders = 1;
   o.query_threads = mf.threads;
+  auto llm_client = make_llm_client(ev.llm, nullptr);
+  if (!llm_client) return fail(llm_client.error().message);
+  std::unique_ptr<search::LlmGenerator> generator;
+  if (*llm_client) {
+    generator = std::make_unique<search::LlmGenerator>(**llm_client, ev.llm.model);
+    o.generator = generator.get();
+  }
   auto stack = build_search_stack(**st, o);
   if (!stack) return fail(stack.error().message);
   if (!(*stack)->index->wait_ready(std::chrono::seconds(ev.ready_timeout))) {
@@ -282,6 +291,7 @@ void add_search_commands(CLI::App& app, int& exit_code) {
   auto ef = std::make_shared<EvalFlags>();
   add_store_flags(*eval, *esf);
   add_ml_flags(*eval, *emf);
+  add_llm_flags(*eval, ef->llm);
   eval->add_option("--queries", ef->queries,
                    "Labelled queries, JSON Lines as ../shared/eval/dev.jsonl")
       ->required()

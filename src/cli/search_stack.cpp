@@ -68,6 +68,7 @@ core::Result<std::unique_ptr<SearchStack>> build_search_stack(
   deps.reranker = st->reranker.get();
   deps.wordnet = st->wordnet ? &*st->wordnet : nullptr;
   deps.store = &store;
+  deps.generator = o.generator;
   deps.on_degraded = std::move(on_degraded);
   st->pipeline = std::make_unique<search::Pipeline>(*st->index, deps);
   return st;

@@ -27,6 +27,7 @@ struct SearchStackOptions {
   int query_encoders = 2;
   int query_threads = 1;
   std::string wordnet_dir = "/usr/share/wordnet";
+  search::Generator* generator = nullptr;  // the LLM stages' model server (null: none)
 };
 
 struct SearchStack {

@@ -17,7 +17,7 @@ void register_api_routes(Router& router, ApiServices& s) {
   register_order_routes(router, s.orders, s.auth, s.shop_metrics);
   register_feedback_routes(router, s.feedback, s.auth, s.shop_metrics);
   register_admin_catalog_routes(router, s.catalog_admin, s.catalog, s.auth);
-  register_search_routes(router, s.search, *s.search_metrics);
+  register_search_routes(router, s.search, *s.search_metrics, s.explainer);
 }
 
 }  // namespace libromind::http

@@ -24,6 +24,7 @@ struct ApiServices {
   ShopRouteOptions shop_options;
   search::SearchService* search = nullptr;  // null: the search routes answer 503
   SearchMetrics* search_metrics = nullptr;  // required; must outlive the router
+  search::Explainer* explainer = nullptr;   // null: recommendations explain nothing
 };
 
 void register_api_routes(Router& router, ApiServices& s);

@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,6 +36,20 @@ struct Request {
   }
 };
 
+// Where a streamed response's producer writes. The server sends each write as it comes (HTTP/1.1
+// chunked); a write returns false once the client has gone, the server drains or the client
+// stopped reading for too long, and the producer should then stop (cancelling upstream work).
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  virtual bool write(std::string_view data) = 0;
+  virtual bool closed() const = 0;
+};
+
+// Runs on the server's stream pool after the response head is sent; may block (it is the one
+// place where a request waits on a model server). Returns when the body is complete.
+using StreamProducer = std::function<void(StreamWriter&)>;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
@@ -43,6 +59,12 @@ struct Response {
   // Cache-Control from `max_age_seconds`.
   bool cacheable = false;
   int max_age_seconds = 30;
+  // A streamed body (Server-Sent Events): when set, `body` is ignored and the producer writes
+  // the body. Never cached or compressed; the connection closes after the stream.
+  StreamProducer stream;
+  // Written after `stream_heartbeat_after` without a write (keeps proxies from timing out an
+  // idle stream); empty: none.
+  std::string stream_heartbeat;
 
   void set_header(const std::string& name, std::string value);
   const std::string* header(const std::string& name) const;  // case-insensitive

@@ -1,8 +1,11 @@
 #include "http/server.hpp"
 
+#include <array>
+#include <condition_variable>
 #include <csignal>
 #include <list>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/text.hpp"
@@ -33,6 +36,74 @@ std::string method_label(const std::string& method) {
   return "other";
 }
 
+// What a streaming session (on its connection's executor) and its producer (on the stream
+// pool) share. The producer appends to `queued` and wakes the session, which sends what is
+// queued as one chunk; a producer that runs ahead of its reader waits (back-pressure) and gives
+// up after the stall timeout.
+struct StreamState final : StreamWriter, std::enable_shared_from_this<StreamState> {
+  StreamState(asio::any_io_executor ex, size_t limit, std::chrono::milliseconds stall)
+      : wake(std::move(ex)), limit(limit), stall(stall) {}
+
+  asio::steady_timer wake;  // the session waits on it; cancelled to wake it
+  const size_t limit;
+  const std::chrono::milliseconds stall;
+
+  mutable std::mutex m;
+  std::condition_variable drained;  // the session took the queue
+  std::string queued;
+  bool finished = false;      // the producer returned
+  bool watcher_done = false;  // the disconnect watcher ended
+  std::atomic<bool> gone{false};
+  const char* reason = "completed";  // why it ended early, when `gone`
+
+  bool write(std::string_view data) override {
+    std::unique_lock lock(m);
+    if (!drained.wait_for(lock, stall, [&] { return gone.load() || queued.size() < limit; })) {
+      mark_gone_locked("stalled");
+      return false;
+    }
+    if (gone) return false;
+    const bool was_empty = queued.empty();
+    queued.append(data);
+    lock.unlock();
+    if (was_empty) notify();
+    return true;
+  }
+  bool closed() const override { return gone.load(); }
+
+  void close(const char* why) {
+    {
+      std::lock_guard lock(m);
+      mark_gone_locked(why);
+    }
+    drained.notify_all();
+    notify();
+  }
+  void mark_gone_locked(const char* why) {
+    if (gone.exchange(true)) return;
+    reason = why;
+  }
+  // Wakes the session on its own executor (a cancel posted while it is between checking the
+  // queue and waiting runs after it waits: the executor is serial).
+  void notify() {
+    asio::post(wake.get_executor(), [self = shared_from_this()] { self->wake.cancel(); });
+  }
+};
+
+// Collects a streamed body in memory (handle_now, for tests).
+class BufferWriter final : public StreamWriter {
+ public:
+  explicit BufferWriter(std::string& out) : out_(out) {}
+  bool write(std::string_view data) override {
+    out_.append(data);
+    return true;
+  }
+  bool closed() const override { return false; }
+
+ private:
+  std::string& out_;
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -43,6 +114,10 @@ struct Server::Impl {
 
   asio::io_context ioc;
   asio::thread_pool pool;
+  asio::thread_pool stream_pool;
+  std::atomic<int> streams_active{0};
+  std::mutex streams_mutex;
+  std::set<std::shared_ptr<StreamState>> streams;  // open, for the drain
   tcp::acceptor acceptor{ioc};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   std::atomic<int> pending{0};
@@ -66,6 +141,9 @@ struct Server::Impl {
   telemetry::Family<telemetry::Gauge>& pool_pending;
   telemetry::Family<telemetry::Counter>& rejected_total;
   telemetry::Family<telemetry::Counter>& cache_lookups;
+  telemetry::Family<telemetry::Gauge>& streams_open;
+  telemetry::Family<telemetry::Counter>& streams_total;
+  telemetry::Family<telemetry::Counter>& stream_bytes;
 
   Impl(ServerOptions o, const Router& r, const Pipeline& p, telemetry::Registry& m)
       : options(std::move(o)),
@@ -73,6 +151,7 @@ struct Server::Impl {
         pipeline(p),
         metrics(m),
         pool(static_cast<size_t>(std::max(1, options.blocking_threads))),
+        stream_pool(static_cast<size_t>(std::max(1, options.stream_threads))),
         requests_total(m.counter("libromind_http_requests_total",
                                  "HTTP requests answered, by route, method and status",
                                  {"route", "method", "status"})),
@@ -88,7 +167,15 @@ struct Server::Impl {
                                  "Requests answered 503 because the blocking pool was full")),
         cache_lookups(m.counter("libromind_http_cache_lookups_total",
                                 "Response cache lookups of cacheable routes, by result",
-                                {"result"})) {
+                                {"result"})),
+        streams_open(m.gauge("libromind_http_streams_open",
+                             "Streamed responses (Server-Sent Events) being sent")),
+        streams_total(m.counter("libromind_http_streams_total",
+                                "Streamed responses ended, by outcome (completed, client_closed, "
+                                "stalled, drained, rejected)",
+                                {"route", "outcome"})),
+        stream_bytes(m.counter("libromind_http_stream_bytes_total",
+                               "Bytes of streamed response bodies sent", {"route"})) {
     auto& cache_bytes = m.gauge("libromind_http_cache_bytes", "Bytes held by the response cache");
     m.on_collect(
         [this, &cache_bytes] { cache_bytes.get().set(static_cast<double>(cache.bytes())); });
@@ -345,6 +432,15 @@ struct Server::Impl {
       Request req = to_request(msg, remote);
       Response resp = co_await handle(req);
       ++served;
+      if (resp.stream && req.method != "HEAD") {
+        // A stream ends its connection: the body's end is the chunked terminator, and a
+        // client that waited minutes on it rarely sends another request.
+        const size_t sent = co_await send_stream(stream, req, std::move(resp), msg.version());
+        (void)sent;
+        in_flight.get().add(-1);
+        break;
+      }
+      resp.stream = nullptr;
       bool keep_alive =
           msg.keep_alive() && !draining.load() && served < options.max_requests_per_connection;
       const size_t bytes = resp.body.size();
@@ -367,6 +463,158 @@ struct Server::Impl {
       conns.erase(self_it);
     }
     open_connections.get().add(-1);
+  }
+
+  // Sends a streamed response: the head, then a chunk whenever the producer wrote, then the
+  // terminator. Returns the body bytes sent. Records the request (status, bytes, duration)
+  // when the stream ends.
+  asio::awaitable<size_t> send_stream(beast::tcp_stream& stream, Request& req, Response resp,
+                                      unsigned version) {
+    if (streams_active.fetch_add(1) >= options.stream_threads) {
+      streams_active.fetch_sub(1);
+      streams_total.with({req.route, "rejected"}).inc();
+      rejected_total.get().inc();
+      auto busy = problem(503, "overloaded", "Server overloaded",
+                          "too many streams are open; retry shortly", req.request_id);
+      busy.set_header("Retry-After", "1");
+      busy.set_header("X-Request-Id", req.request_id);
+      SecurityHeadersMiddleware{}.after(req, busy);
+      record(req, busy, busy.body.size());
+      auto out = to_beast(req, std::move(busy), version, false);
+      beast::error_code ec;
+      stream.expires_after(options.read_timeout);
+      co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+      co_return 0;
+    }
+    streams_open.get().add(1);
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(resp.status), version};
+    head.set(bhttp::field::server, "libromind");
+    head.set(bhttp::field::content_type, resp.content_type);
+    for (auto& [k, v] : resp.headers) head.insert(k, v);
+    head.keep_alive(false);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    beast::error_code ec;
+    stream.expires_after(options.read_timeout);
+    co_await bhttp::async_write_header(stream, serializer,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+
+    auto state = std::make_shared<StreamState>(stream.get_executor(), options.stream_queue_limit,
+                                               options.stream_stall_timeout);
+    size_t sent = 0;
+    const char* outcome = "client_closed";
+    if (ec) {
+      state->close("client_closed");
+    } else {
+      {
+        std::lock_guard lock(streams_mutex);
+        streams.insert(state);
+      }
+      if (draining.load()) state->close("drained");
+      asio::co_spawn(stream.get_executor(), watch_disconnect(stream.socket(), state),
+                     asio::detached);
+      asio::post(stream_pool, [state, producer = std::move(resp.stream), id = req.request_id] {
+        try {
+          producer(*state);
+        } catch (const std::exception& e) {
+          telemetry::log_error("stream_producer_exception",
+                               {{"request_id", id}, {"error", e.what()}});
+        }
+        {
+          std::lock_guard lock(state->m);
+          state->finished = true;
+        }
+        state->notify();
+      });
+      sent = co_await pump(stream, *state, resp.stream_heartbeat);
+      {
+        std::lock_guard lock(state->m);
+        outcome = state->gone ? state->reason : "completed";
+      }
+      // Stop the watcher and wait for it: it reads from the socket this session owns.
+      beast::error_code ignored;
+      stream.socket().cancel(ignored);
+      for (;;) {
+        {
+          std::lock_guard lock(state->m);
+          if (state->watcher_done) break;
+        }
+        state->wake.expires_after(std::chrono::seconds(1));
+        co_await state->wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      }
+      std::lock_guard lock(streams_mutex);
+      streams.erase(state);
+    }
+    streams_open.get().add(-1);
+    streams_active.fetch_sub(1);
+    streams_total.with({req.route, outcome}).inc();
+    stream_bytes.with({req.route}).inc(static_cast<double>(sent));
+    record(req, resp, sent);
+    co_return sent;
+  }
+
+  // Until the producer returns: sends what it queued, a heartbeat after a silence, and the
+  // terminating chunk when the client is still there.
+  asio::awaitable<size_t> pump(beast::tcp_stream& stream, StreamState& state,
+                               const std::string& heartbeat) {
+    size_t sent = 0;
+    for (;;) {
+      std::string chunk;
+      bool finished;
+      {
+        std::lock_guard lock(state.m);
+        chunk.swap(state.queued);
+        finished = state.finished;
+      }
+      state.drained.notify_all();
+      if (!chunk.empty()) {
+        if (state.gone) continue;
+        beast::error_code ec;
+        stream.expires_after(options.stream_stall_timeout);
+        co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(chunk)),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+          state.close(ec == beast::error::timeout ? "stalled" : "client_closed");
+        } else {
+          sent += chunk.size();
+        }
+        continue;
+      }
+      if (finished) break;
+      beast::error_code ec;
+      state.wake.expires_after(options.stream_heartbeat_after);
+      co_await state.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && !state.gone && !heartbeat.empty()) {
+        std::lock_guard lock(state.m);
+        if (state.queued.empty()) state.queued = heartbeat;
+      }
+    }
+    if (!state.gone) {
+      beast::error_code ec;
+      stream.expires_after(options.stream_stall_timeout);
+      co_await asio::async_write(stream, bhttp::make_chunk_last(),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) state.close("client_closed");
+    }
+    co_return sent;
+  }
+
+  // A client of a stream sends nothing more; a read that ends (EOF, reset) means it left.
+  static asio::awaitable<void> watch_disconnect(tcp::socket& socket,
+                                                std::shared_ptr<StreamState> state) {
+    std::array<char, 512> scratch;
+    beast::error_code ec;
+    for (;;) {
+      co_await socket.async_read_some(asio::buffer(scratch),
+                                      asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    if (ec != asio::error::operation_aborted) state->close("client_closed");
+    {
+      std::lock_guard lock(state->m);
+      state->watcher_done = true;
+    }
+    state->wake.cancel();
   }
 
   asio::awaitable<void> accept_loop() {
@@ -403,6 +651,12 @@ struct Server::Impl {
     beast::error_code ec;
     acceptor.close(ec);
     close_idle();
+    {
+      // Open streams end now (their producers see the writer closed and stop what feeds
+      // them); the clients see the stream end without its final event and may retry.
+      std::lock_guard lock(streams_mutex);
+      for (const auto& st : streams) st->close("drained");
+    }
     auto deadline = std::chrono::steady_clock::now() + options.shutdown_timeout;
     wait_drained(std::make_shared<asio::steady_timer>(ioc), deadline);
   }
@@ -445,7 +699,10 @@ Server::Server(ServerOptions options, const Router& router, const Pipeline& pipe
                telemetry::Registry& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), router, pipeline, metrics)) {}
 
-Server::~Server() { impl_->pool.join(); }
+Server::~Server() {
+  impl_->pool.join();
+  impl_->stream_pool.join();
+}
 
 core::Result<void> Server::bind() {
   beast::error_code ec;
@@ -484,6 +741,7 @@ void Server::run() {
   impl.ioc.run();
   for (auto& t : threads) t.join();
   impl.pool.join();
+  impl.stream_pool.join();
   telemetry::log_info("server_stopped");
 }
 
@@ -496,7 +754,13 @@ Response Server::handle_now(Request& req) {
   size_t ran = 0;
   const Route* route = nullptr;
   if (auto early = impl.prepare(req, ran, route)) return std::move(*early);
-  return impl.finish(req, impl.call(*route, req), ran);
+  Response resp = impl.finish(req, impl.call(*route, req), ran);
+  if (resp.stream) {
+    BufferWriter out(resp.body);
+    resp.stream(out);
+    resp.stream = nullptr;
+  }
+  return resp;
 }
 
 }  // namespace libromind::http

@@ -1,6 +1,8 @@
 // The HTTP server: Beast over Asio with one C++20 coroutine per connection. Reads with
 // timeouts and size limits, runs the middleware chain and the router, runs blocking handlers
-// on a bounded pool (full pool -> 503 with Retry-After), and drains on SIGTERM/SIGINT.
+// on a bounded pool (full pool -> 503 with Retry-After), streams responses that have a
+// producer (chunked, with back-pressure and disconnect detection: a client that leaves makes the
+// producer's next write fail) and drains on SIGTERM/SIGINT (open streams are ended at once).
 //
 //   http::Server server(options, router, pipeline, metrics);
 //   server.run();  // returns after a signal and a drain
@@ -36,6 +38,12 @@ struct ServerOptions {
   // stays the same. Unset (or negative) disables the cache.
   std::function<int64_t()> cache_generation;
   size_t cache_max_bytes = 64 * 1024 * 1024;
+  // Streamed responses (Server-Sent Events): their producers run on a pool of their own, as
+  // they wait on model servers for seconds; a full pool answers 503.
+  int stream_threads = 16;
+  size_t stream_queue_limit = 1024 * 1024;               // bytes queued for a slow reader
+  std::chrono::milliseconds stream_stall_timeout{5000};  // a reader that takes no bytes: closed
+  std::chrono::milliseconds stream_heartbeat_after{15000};
 };
 
 class Server {

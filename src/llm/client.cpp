@@ -649,7 +649,8 @@ class Client::Impl {
     for (int attempt = 0;; ++attempt) {
       result = ChatResult();
       result.attempts = attempt + 1;
-      a = run_attempt(body, on_piece, start, first_deadline, total_deadline, result);
+      a = run_attempt(body, on_piece, request.cancelled, start, first_deadline, total_deadline,
+                      result);
       if (!a.retryable || attempt >= options_.retries) break;
       auto backoff = std::chrono::milliseconds(options_.retry_backoff_ms * (attempt + 1));
       if (Clock::now() + backoff >= std::min(first_deadline, total_deadline)) break;
@@ -664,7 +665,8 @@ class Client::Impl {
     return a;
   }
 
-  Attempt run_attempt(const std::string& body, const TokenSink& on_piece, Clock::time_point start,
+  Attempt run_attempt(const std::string& body, const TokenSink& on_piece,
+                      const std::function<bool()>& cancelled, Clock::time_point start,
                       Clock::time_point first_deadline, Clock::time_point total_deadline,
                       ChatResult& result) {
     Transfer t(options_, on_piece, start, total_deadline);
@@ -716,6 +718,10 @@ class Client::Impl {
     while (running > 0) {
       if (curl_multi_perform(multi, &running) != CURLM_OK) break;
       if (running == 0) break;
+      if (cancelled && cancelled()) {
+        t.stop = Stop::kCancelled;
+        break;
+      }
       auto now = Clock::now();
       if (!t.any_token && now >= first_deadline) {
         timed_out = Timer::kFirstToken;
@@ -727,7 +733,9 @@ class Client::Impl {
       }
       auto next = t.any_token ? total_deadline : std::min(first_deadline, total_deadline);
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1;
-      curl_multi_poll(multi, nullptr, 0, static_cast<int>(std::clamp<int64_t>(wait, 1, 1000)),
+      // A caller that can cancel is asked every 50 ms, also while the server is still silent.
+      const int64_t most = cancelled ? 50 : 1000;
+      curl_multi_poll(multi, nullptr, 0, static_cast<int>(std::clamp<int64_t>(wait, 1, most)),
                       nullptr);
     }
     CURLcode code = CURLE_OK;

@@ -91,6 +91,10 @@ struct ChatRequest {
   std::vector<Message> messages;
   double temperature = 0.2;
   int max_tokens = 256;
+  // Polled while waiting on the server (every 50 ms at most): true stops the generation as a
+  // sink returning false does (the result is `cancelled`), also before the first token. The
+  // SSE endpoint passes "the client has gone".
+  std::function<bool()> cancelled;
 };
 
 struct ChatResult {

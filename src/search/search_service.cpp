@@ -1,7 +1,10 @@
 #include "search/search_service.hpp"
 
 #include <unordered_map>
+#include <unordered_set>
 
+#include "core/text.hpp"
+#include "search/fusion.hpp"
 #include "search/query_terms.hpp"
 
 namespace libromind::search {
@@ -76,6 +79,84 @@ core::Result<SearchResponse> SearchService::similar(const std::string& book_id,
   LM_ASSIGN_OR_RETURN(out.result, pipeline_.similar(pk, filters, limit));
   LM_ASSIGN_OR_RETURN(out.books, books_for(out.result, {}));
   record(out, "similar");
+  return out;
+}
+
+core::Result<SearchResponse> SearchService::picks(const std::string& query,
+                                                  const std::vector<std::string>& seed_ids,
+                                                  const SearchFilters& filters, int limit,
+                                                  const PipelineConfig& config,
+                                                  const std::string& request_id) {
+  if (!index_.lexical_ready()) return still_building();
+  SearchResponse out;
+  out.request_id = request_id;
+  out.query = query;
+  out.config = config;
+  std::vector<int64_t> seeds;
+  for (const auto& id : seed_ids) {
+    auto pk = catalog_.pk_of(id);
+    if (!pk) {
+      if (pk.error().code == core::ErrorCode::kNotFound) {
+        core::Error e(core::ErrorCode::kNotFound, "no book with id '" + id + "'", "seed_books");
+        return e;
+      }
+      return pk.error();
+    }
+    seeds.push_back(*pk);
+  }
+  const std::unordered_set<int64_t> excluded(seeds.begin(), seeds.end());
+  // Each list asks for the seeds' count more, so that leaving them out still fills `limit`.
+  const int depth = std::max(limit, 20) + static_cast<int>(seeds.size());
+  std::vector<std::vector<int64_t>> lists;
+  std::unordered_map<int64_t, SearchHit> hit_of;
+  auto add_list = [&](const SearchResult& r) {
+    std::vector<int64_t> ids;
+    for (const auto& h : r.hits) {
+      if (excluded.contains(h.id)) continue;
+      ids.push_back(h.id);
+      hit_of.try_emplace(h.id, h);
+    }
+    lists.push_back(std::move(ids));
+    out.result.timings.insert(out.result.timings.end(), r.timings.begin(), r.timings.end());
+    out.result.degraded.insert(out.result.degraded.end(), r.degraded.begin(), r.degraded.end());
+  };
+  const auto started = std::chrono::steady_clock::now();
+  if (!core::trim(query).empty()) {
+    SearchRequest req{query, filters, depth, config};
+    LM_ASSIGN_OR_RETURN(auto r, pipeline_.search(req));
+    out.result.expansions = r.expansions;
+    out.result.hyde_text = r.hyde_text;
+    out.result.terms = r.terms;
+    add_list(r);
+  }
+  bool seeds_degraded = false;
+  for (int64_t pk : seeds) {
+    if (!pipeline_.has_dense()) {
+      seeds_degraded = true;
+      break;
+    }
+    auto r = pipeline_.similar(pk, filters, depth);
+    if (!r) {
+      // A seed without a vector yet (still embedding) adds nothing; the others still count.
+      seeds_degraded = true;
+      continue;
+    }
+    add_list(*r);
+  }
+  if (seeds_degraded) {
+    out.result.degraded.push_back(
+        {"seeds", "some seed books have no embedding yet (or no embedder is installed)"});
+  }
+  for (const auto& f : rrf(lists, config.rrf_k)) {
+    if (static_cast<int>(out.result.hits.size()) >= limit) break;
+    SearchHit h = hit_of[f.id];
+    if (lists.size() > 1) h.score = f.score;
+    out.result.hits.push_back(h);
+  }
+  out.result.total_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  LM_ASSIGN_OR_RETURN(out.books, books_for(out.result, out.result.terms));
+  record(out, "recommendations");
   return out;
 }
 

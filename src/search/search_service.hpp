@@ -49,6 +49,7 @@ class SearchService {
   const PipelineConfig& defaults() const { return defaults_; }
   const Pipeline& pipeline() const { return pipeline_; }
   const SearchIndex& index() const { return index_; }
+  catalog::CatalogService& catalog() const { return catalog_; }
   // The in-process embedder whose progress /search/status shows (none: not shown).
   void set_embedder(const BackgroundEmbedder* e) { embedder_ = e; }
   const BackgroundEmbedder* embedder() const { return embedder_; }
@@ -58,6 +59,13 @@ class SearchService {
                                       const std::string& kind = "search");
   core::Result<SearchResponse> similar(const std::string& book_id, const SearchFilters& filters,
                                        int limit, const std::string& request_id);
+  // Recommendation picks: the query's hits (when a query is given) and each seed book's dense
+  // neighbours, fused by reciprocal rank fusion, the seeds themselves left out. Recorded as a
+  // "recommendations" request. Unknown seed ids are a kNotFound error naming the id.
+  core::Result<SearchResponse> picks(const std::string& query,
+                                     const std::vector<std::string>& seed_ids,
+                                     const SearchFilters& filters, int limit,
+                                     const PipelineConfig& config, const std::string& request_id);
   core::Result<std::vector<SuggestItem>> suggest(const std::string& prefix, int limit);
 
  private:

@@ -6,6 +6,7 @@
 #include "http/handlers/params.hpp"
 #include "http/handlers/search_routes.hpp"
 #include "http/problem.hpp"
+#include "http/sse.hpp"
 
 namespace libromind::http {
 namespace {
@@ -186,6 +187,185 @@ Response suggest(search::SearchService& svc, SearchMetrics& m, Request& req) {
   });
 }
 
+// --- POST /api/v1/recommendations (Server-Sent Events)
+
+constexpr size_t kMaxRequestChars = 1000;
+constexpr size_t kMaxSeeds = 20;
+
+core::Result<search::SearchFilters> filters_from_json(const nlohmann::json& body) {
+  search::SearchFilters f;
+  auto it = body.find("filters");
+  if (it == body.end() || it->is_null()) return f;
+  if (!it->is_object()) return core::Error::invalid("filters must be an object", "filters");
+  static const std::set<std::string> known = {"genre",     "language",  "year_min", "year_max",
+                                              "price_min", "price_max", "in_stock"};
+  for (const auto& [k, v] : it->items()) {
+    if (!known.contains(k)) {
+      return core::Error::invalid("unknown filter '" + k + "'", "filters." + k);
+    }
+  }
+  const auto& j = *it;
+  LM_ASSIGN_OR_RETURN(f.genre, str_field(j, "genre", 500, "filters."));
+  LM_ASSIGN_OR_RETURN(f.language, str_field(j, "language", 8, "filters."));
+  LM_ASSIGN_OR_RETURN(f.year_min, int_field(j, "year_min", -5000, 2100, "filters."));
+  LM_ASSIGN_OR_RETURN(f.year_max, int_field(j, "year_max", -5000, 2100, "filters."));
+  LM_ASSIGN_OR_RETURN(f.price_min, int_field(j, "price_min", 0, 100000000, "filters."));
+  LM_ASSIGN_OR_RETURN(f.price_max, int_field(j, "price_max", 0, 100000000, "filters."));
+  if (auto s = j.find("in_stock"); s != j.end() && !s->is_null()) {
+    if (!s->is_boolean())
+      return core::Error::invalid("filters.in_stock must be a boolean", "filters.in_stock");
+    f.in_stock = s->get<bool>();
+  }
+  return f;
+}
+
+bool has_control_chars(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return true;
+    if (c == 0x7f) return true;
+  }
+  return false;
+}
+
+struct RecommendationInput {
+  std::string query;
+  std::vector<std::string> seeds;
+  search::SearchFilters filters;
+  int limit = 5;
+  bool explain = true;
+};
+
+core::Result<RecommendationInput> recommendation_input(const Request& req) {
+  LM_ASSIGN_OR_RETURN(auto body,
+                      json_body(req, {"query", "seed_books", "filters", "limit", "explain"}));
+  RecommendationInput in;
+  LM_ASSIGN_OR_RETURN(auto q, str_field(body, "query", kMaxRequestChars));
+  if (q) {
+    if (has_control_chars(*q)) {
+      return core::Error::invalid("query must not contain control characters", "query");
+    }
+    in.query = std::string(core::trim(*q));
+  }
+  if (auto it = body.find("seed_books"); it != body.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      return core::Error::invalid("seed_books must be an array of book ids", "seed_books");
+    }
+    if (it->size() > kMaxSeeds) {
+      return core::Error::invalid("at most " + std::to_string(kMaxSeeds) + " seed_books",
+                                  "seed_books");
+    }
+    for (const auto& id : *it) {
+      if (!id.is_string() || !valid_book_id(id.get<std::string>())) {
+        return core::Error::invalid("seed_books holds book ids like \"pg-1342\"", "seed_books");
+      }
+      in.seeds.push_back(id.get<std::string>());
+    }
+  }
+  if (in.query.empty() && in.seeds.empty()) {
+    return core::Error::invalid(
+        "say what you feel like reading (query), or give seed_books (the cart, say), or both",
+        "query");
+  }
+  LM_ASSIGN_OR_RETURN(in.filters, filters_from_json(body));
+  LM_ASSIGN_OR_RETURN(auto limit, int_field(body, "limit", 1, 10));
+  in.limit = static_cast<int>(limit.value_or(5));
+  if (auto it = body.find("explain"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean()) return core::Error::invalid("explain must be a boolean", "explain");
+    in.explain = it->get<bool>();
+  }
+  return in;
+}
+
+// What the model is asked to serve: the shopper's words, or the seeds' titles.
+std::string request_text(const RecommendationInput& in,
+                         const std::vector<std::string>& seed_titles) {
+  if (!in.query.empty()) return in.query;
+  std::string t = "more books like ";
+  for (size_t i = 0; i < seed_titles.size(); ++i) t += (i ? ", " : "") + seed_titles[i];
+  return t;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Response recommendations(search::SearchService& svc, search::Explainer* explainer, SearchMetrics& m,
+                         Request& req) {
+  if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
+  auto input = recommendation_input(req);
+  if (!input) return problem_from_error(input.error(), req.request_id);
+  search::PipelineConfig config = svc.defaults();
+  auto picked =
+      svc.picks(input->query, input->seeds, input->filters, input->limit, config, req.request_id);
+  if (!picked) return problem_from_error(picked.error(), req.request_id);
+  m.requests.with({"recommendations"}).inc();
+  for (const auto& d : picked->result.degraded) m.degraded.with({d.stage}).inc();
+
+  std::vector<std::string> seed_titles;
+  if (input->query.empty()) {
+    // Seed-only requests: the model hears the seeds' titles, not their ids.
+    for (const auto& id : input->seeds) {
+      auto book = svc.catalog().get_book(id);
+      if (book) seed_titles.push_back(book->title);
+    }
+  }
+  auto results = std::make_shared<std::string>(dump(response_json(*picked)));
+  std::vector<int64_t> pks;
+  std::vector<std::string> ids;
+  for (const auto& f : picked->books) {
+    pks.push_back(f.book.pk);
+    ids.push_back(f.book.id);
+  }
+  const double search_ms = picked->result.total_ms;
+  const bool explain = input->explain && !pks.empty();
+  const std::string text = request_text(*input, seed_titles);
+  const std::string request_id = req.request_id;
+  Response resp = sse_response([=](StreamWriter& out) {
+    SseWriter sse(out);
+    const auto started = std::chrono::steady_clock::now();
+    if (!sse.event("results", *results)) return;
+    json timings = {{"search", search_ms}};
+    auto total = [&] {
+      return search_ms +
+             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                 .count();
+    };
+    if (!explain) {
+      timings["total"] = total();
+      sse.event("done", dump({{"request_id", request_id},
+                              {"model", nullptr},
+                              {"cached", false},
+                              {"tokens", 0},
+                              {"timings_ms", timings}}));
+      return;
+    }
+    auto r = explainer
+                 ? explainer->explain(
+                       text, pks,
+                       [&](size_t i, std::string_view piece) {
+                         return sse.event("token",
+                                          dump({{"book", ids[i]}, {"index", i}, {"text", piece}}));
+                       },
+                       [&] { return sse.closed(); })
+                 : core::Result<search::ExplainResult>(core::Error::make(
+                       core::ErrorCode::kUnavailable, "no model server is configured (--llm-url)",
+                       "llm-not-configured"));
+    if (!r) {
+      sse.event("error", problem_from_error(r.error(), request_id).body);
+      return;
+    }
+    if (r->cancelled) return;  // the client left (or the server drains): nobody to tell
+    timings["first_token"] = r->first_token_ms;
+    timings["explanation"] = r->total_ms;
+    timings["total"] = total();
+    sse.event("done", dump({{"request_id", request_id},
+                            {"model", r->model},
+                            {"cached", r->cached},
+                            {"tokens", r->tokens},
+                            {"timings_ms", timings}}));
+  });
+  resp.set_header("Server-Timing", server_timing(picked->result));
+  return resp;
+}
+
 Response status(search::SearchService& svc, Request& req) {
   if (auto bad = reject_unknown_params(req, {})) return std::move(*bad);
   auto s = svc.index().status();
@@ -227,13 +407,17 @@ SearchMetrics::SearchMetrics(telemetry::Registry& r)
                          "unavailable",
                          {"stage"})) {}
 
-void register_search_routes(Router& router, search::SearchService* svc, SearchMetrics& m) {
+void register_search_routes(Router& router, search::SearchService* svc, SearchMetrics& m,
+                            search::Explainer* explainer) {
   auto wrap = [svc, &m](auto fn) {
     return [svc, &m, fn](Request& r) { return svc ? fn(*svc, m, r) : disabled(r); };
   };
   router.add("GET", "/api/v1/search", wrap(search_books));
   router.add("GET", "/api/v1/books/{id}/similar", wrap(similar_books));
   router.add("GET", "/api/v1/suggest", wrap(suggest), RouteOptions{.cacheable = true});
+  router.add("POST", "/api/v1/recommendations", [svc, &m, explainer](Request& r) {
+    return svc ? recommendations(*svc, explainer, m, r) : disabled(r);
+  });
   router.add(
       "GET", "/api/v1/search/status",
       wrap([](search::SearchService& s, SearchMetrics&, Request& r) { return status(s, r); }));

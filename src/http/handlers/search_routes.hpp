@@ -1,9 +1,10 @@
-// Search routes: GET /api/v1/search, /api/v1/books/{id}/similar, /api/v1/suggest and
-// /api/v1/search/status. They translate HTTP to SearchService calls and back; a null service
-// (search turned off) answers 503.
+// Search routes: GET /api/v1/search, /api/v1/books/{id}/similar, /api/v1/suggest,
+// /api/v1/search/status and POST /api/v1/recommendations (Server-Sent Events). They translate
+// HTTP to SearchService calls and back; a null service (search turned off) answers 503.
 #pragma once
 
 #include "http/router.hpp"
+#include "search/explainer.hpp"
 #include "search/search_service.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -17,6 +18,8 @@ struct SearchMetrics {
   telemetry::Family<telemetry::Counter>& degraded;
 };
 
-void register_search_routes(Router& router, search::SearchService* search, SearchMetrics& metrics);
+// `explainer` may be null: recommendations then send the books and an llm-not-configured error.
+void register_search_routes(Router& router, search::SearchService* search, SearchMetrics& metrics,
+                            search::Explainer* explainer = nullptr);
 
 }  // namespace libromind::http
