@@ -228,6 +228,7 @@ core::Result<ExplainResult> Explainer::explain(const std::string& request,
     });
     if (!r) return r.error();
     result.tokens += r->tokens;
+    if (result.model_first_token_ms == 0) result.model_first_token_ms = r->first_token_ms;
     if (!lead_sent && !r->cancelled && !sink_stopped && !sink(i, lead)) sink_stopped = true;
     if (r->cancelled || sink_stopped) {
       result.cancelled = true;

@@ -70,6 +70,9 @@ struct ExplainResult {
   bool cancelled = false;
   int64_t tokens = 0;
   double first_token_ms = 0;  // to the first piece from the model (or the cache)
+  // The model server's own time to first token on the first call, as the client measured it
+  // from sending the request (0: cached or no token).
+  double model_first_token_ms = 0;
   double total_ms = 0;
 };
 

@@ -354,6 +354,7 @@ Response recommendations(search::SearchService& svc, search::Explainer* explaine
     }
     if (r->cancelled) return;  // the client left (or the server drains): nobody to tell
     timings["first_token"] = r->first_token_ms;
+    if (r->model_first_token_ms > 0) timings["model_first_token"] = r->model_first_token_ms;
     timings["explanation"] = r->total_ms;
     timings["total"] = total();
     sse.event("done", dump({{"request_id", request_id},
