@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.hpp"
+#include "http/handlers/common.hpp"
 #include "http/handlers/params.hpp"
 #include "http/problem.hpp"
 
@@ -62,14 +63,6 @@ Response ok_json(const json& j) {
   Response r = json_response(200, j.dump(-1, ' ', false, json::error_handler_t::replace));
   r.cacheable = true;
   return r;
-}
-
-// Runs a handler body that may fail with a core::Error, mapping errors to problems.
-template <typename F>
-Response guarded(Request& req, F&& body) {
-  core::Result<Response> r = body();
-  if (!r) return problem_from_error(r.error(), req.request_id);
-  return std::move(*r);
 }
 
 core::Result<std::optional<std::string>> cursor_param(const QueryParams& q) {
