@@ -118,7 +118,12 @@ core::Result<SearchResponse> SearchService::picks(const std::string& query,
     }
     lists.push_back(std::move(ids));
     out.result.timings.insert(out.result.timings.end(), r.timings.begin(), r.timings.end());
-    out.result.degraded.insert(out.result.degraded.end(), r.degraded.begin(), r.degraded.end());
+    for (const auto& d : r.degraded) {
+      bool seen = false;
+      for (const auto& e : out.result.degraded)
+        seen = seen || (e.stage == d.stage && e.reason == d.reason);
+      if (!seen) out.result.degraded.push_back(d);
+    }
   };
   const auto started = std::chrono::steady_clock::now();
   if (!core::trim(query).empty()) {
@@ -129,24 +134,18 @@ core::Result<SearchResponse> SearchService::picks(const std::string& query,
     out.result.terms = r.terms;
     add_list(r);
   }
-  bool seeds_degraded = false;
+  bool seed_failed = false;
   for (int64_t pk : seeds) {
-    if (!pipeline_.has_dense()) {
-      seeds_degraded = true;
-      break;
-    }
+    // Without a vector for the seed (still embedding, or no embedder), similar() falls back to
+    // books sharing its title and genre words and says so in `degraded`.
     auto r = pipeline_.similar(pk, filters, depth);
     if (!r) {
-      // A seed without a vector yet (still embedding) adds nothing; the others still count.
-      seeds_degraded = true;
+      seed_failed = true;  // the others still count
       continue;
     }
     add_list(*r);
   }
-  if (seeds_degraded) {
-    out.result.degraded.push_back(
-        {"seeds", "some seed books have no embedding yet (or no embedder is installed)"});
-  }
+  if (seed_failed) out.result.degraded.push_back({"seeds", "some seed books could not be used"});
   for (const auto& f : rrf(lists, config.rrf_k)) {
     if (static_cast<int>(out.result.hits.size()) >= limit) break;
     SearchHit h = hit_of[f.id];

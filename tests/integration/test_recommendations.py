@@ -440,3 +440,17 @@ def test_non_latin_and_stop_word_requests_stream_without_failing(stopped_shop):
         events = st.read_all()
         check_events(events)
         assert st.names() == ["results", "done"]
+
+
+def test_seed_books_without_vectors_yet_fall_back_to_their_words(stopped_shop):
+    """This server computes no vectors (the harness turns background embedding off): the seeds'
+    neighbours come from their title and genre words, and `dense` says it was degraded."""
+    st = Stream(stopped_shop.client.port, {"seed_books": ["pg-84", "pg-345"], "limit": 4,
+                                           "explain": False})
+    events = st.read_all()
+    check_events(events)
+    results = events[0][1]
+    ids = [i["book"]["id"] for i in results["items"]]
+    assert ids and "pg-84" not in ids and "pg-345" not in ids
+    dense = [d for d in results["degraded"] if d["stage"] == "dense"]
+    assert len(dense) == 1, results["degraded"]  # reported once, not once per seed
