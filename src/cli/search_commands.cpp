@@ -116,13 +116,20 @@ core::Result<search::PipelineConfig> parse_config(const std::string& name) {
       LM_ASSIGN_OR_RETURN(c.expansion, search::parse_stage_source(source));
     } else if (p == "hyde") {
       LM_ASSIGN_OR_RETURN(c.hyde, search::parse_stage_source(source));
+    } else if (p.rfind("rrf_k=", 0) == 0 || p.rfind("dense_weight=", 0) == 0) {
+      const bool is_k = p[0] == 'r';
+      auto value = core::parse_double(p.substr(p.find('=') + 1));
+      if (!value || *value < 0 || *value > (is_k ? 1000 : 10) || (is_k && *value <= 0)) {
+        return core::Error::invalid("bad value in '" + p + "' of configuration '" + name + "'");
+      }
+      (is_k ? c.rrf_k : c.dense_weight) = *value;
     } else if (p == "all") {
       c.lexical = c.dense = c.rerank = true;
       c.expansion = c.hyde = search::StageSource::kAuto;
     } else {
       return core::Error::invalid("unknown stage '" + p + "' in configuration '" + name +
                                   "' (lexical, dense, hybrid, rerank, expansion[:src], "
-                                  "hyde[:src], all)");
+                                  "hyde[:src], all, rrf_k=K, dense_weight=W)");
     }
   }
   if (!c.lexical && !c.dense) {

@@ -94,10 +94,15 @@ core::Result<StageSource> parse_stage_source(std::string_view s) {
 }
 
 std::string PipelineConfig::to_json() const {
-  nlohmann::ordered_json j = {{"lexical", lexical},      {"dense", dense},
-                              {"rerank", rerank},        {"expansion", to_string(expansion)},
-                              {"hyde", to_string(hyde)}, {"lexical_k", lexical_k},
-                              {"dense_k", dense_k},      {"rrf_k", rrf_k},
+  nlohmann::ordered_json j = {{"lexical", lexical},
+                              {"dense", dense},
+                              {"rerank", rerank},
+                              {"expansion", to_string(expansion)},
+                              {"hyde", to_string(hyde)},
+                              {"lexical_k", lexical_k},
+                              {"dense_k", dense_k},
+                              {"rrf_k", rrf_k},
+                              {"dense_weight", dense_weight},
                               {"rerank_n", rerank_n}};
   return j.dump();
 }
@@ -251,13 +256,13 @@ core::Result<SearchResult> Pipeline::search(const SearchRequest& req) const {
         qvec = std::move(*v);
         dense_ids = dense_search(qvec);
         lists.push_back(dense_ids);
-        weights.push_back(1.0);
+        weights.push_back(c.dense_weight);
         if (!expansion_queries.empty()) {
           auto vs = deps_.embedder->embed_many(expansion_queries);
           if (vs) {
             for (const auto& ev : *vs) {
               lists.push_back(dense_search(ev));
-              weights.push_back(0.5);
+              weights.push_back(0.5 * c.dense_weight);
             }
           }
         }
@@ -285,7 +290,7 @@ core::Result<SearchResult> Pipeline::search(const SearchRequest& req) const {
             if (v) {
               res.hyde_text = *text;
               lists.push_back(dense_search(*v));
-              weights.push_back(1.0);
+              weights.push_back(c.dense_weight);
               done = true;
             }
           }
@@ -310,7 +315,7 @@ core::Result<SearchResult> Pipeline::search(const SearchRequest& req) const {
           for (size_t d = 0; d < q2.size(); ++d) q2[d] += 0.7f * centroid[d] / used;
           normalize(q2);
           lists.push_back(dense_search(q2));
-          weights.push_back(1.0);
+          weights.push_back(c.dense_weight);
         } else if (c.hyde == StageSource::kOffline || !deps_.generator) {
           degrade("hyde", "no lexical hits with vectors to feed back");
         }

@@ -47,6 +47,9 @@ struct PipelineConfig {
   int lexical_k = 100;
   int dense_k = 100;
   double rrf_k = 60;
+  // Weight of the dense lists (the query's, the variants' and HyDE's) in the fusion, against 1
+  // for the lexical query's list.
+  double dense_weight = 1.0;
   int rerank_n = 20;
   int expansion_variants = 3;
 

@@ -224,3 +224,21 @@ def test_unknown_or_repeated_parameters_are_400(shop):
     assert shop.client.get("/api/v1/search?q=whale&q=moby").status == 400
     assert shop.client.get("/api/v1/search?q=whale&limit=101").status == 400
     assert shop.client.get("/api/v1/search?q=whale&expansion=maybe").status == 400
+
+
+def test_dense_weight_zero_leaves_the_lexical_order_on_top(shop):
+    lexical = ids(search(shop.client, "ghost haunted house", dense="false", limit=10))
+    r = search(shop.client, "ghost haunted house", dense_weight="0", limit=10)
+    assert r.status == 200
+    assert r.json()["pipeline"]["dense_weight"] == 0
+    fused = ids(r)
+    n = min(len(lexical), len(fused))
+    assert n > 0 and fused[:n] == lexical[:n]
+    assert search(shop.client, "ghost", dense_weight="0.5").json()["pipeline"][
+        "dense_weight"] == 0.5
+
+
+@pytest.mark.parametrize("value", ["-1", "11", "abc", "1e400", "nan", ""])
+def test_a_bad_dense_weight_is_a_400(shop, value):
+    r = search(shop.client, "ghost", dense_weight=value)
+    assert r.status == 400 and r.json()["errors"][0]["field"] == "dense_weight", r

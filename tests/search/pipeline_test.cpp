@@ -608,6 +608,7 @@ TEST(PipelineConfig, label_and_json_name_the_stages) {
   EXPECT_EQ(j["lexical"], true);
   EXPECT_EQ(j["expansion"], "off");
   EXPECT_EQ(j["rrf_k"], 60.0);
+  EXPECT_EQ(j["dense_weight"], 1.0);
 }
 
 TEST(PipelineConfig, stage_sources_parse_and_print) {

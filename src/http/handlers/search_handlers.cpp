@@ -1,3 +1,5 @@
+#include <cerrno>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "core/text.hpp"
@@ -42,6 +44,20 @@ core::Result<std::optional<search::StageSource>> source_param(const QueryParams&
   if (!s)
     return core::Error::invalid(std::string(key) + ": " + s.error().message, std::string(key));
   return std::optional<search::StageSource>{*s};
+}
+
+// A fusion weight: a decimal number from 0 to 10.
+core::Result<std::optional<double>> weight_param(const QueryParams& q, std::string_view key) {
+  LM_ASSIGN_OR_RETURN(auto v, string_param(q, key, 16));
+  if (!v) return std::optional<double>{};
+  char* end = nullptr;
+  errno = 0;
+  double d = std::strtod(v->c_str(), &end);
+  if (v->empty() || end != v->c_str() + v->size() || errno != 0 || !(d >= 0 && d <= 10)) {
+    return core::Error::invalid(std::string(key) + " must be a number from 0 to 10",
+                                std::string(key));
+  }
+  return std::optional<double>{d};
 }
 
 json parts_json(const std::vector<search::SnippetPart>& parts) {
@@ -107,10 +123,10 @@ Response finish(const search::SearchResponse& r) {
 
 Response search_books(search::SearchService& svc, SearchMetrics& m, Request& req) {
   const auto& q = req.query;
-  if (auto bad =
-          reject_unknown_params(req, {"q", "limit", "genre", "language", "year_min", "year_max",
-                                      "price_min", "price_max", "in_stock", "lexical", "dense",
-                                      "rerank", "expansion", "hyde", "rrf_k", "rerank_n"}))
+  if (auto bad = reject_unknown_params(
+          req, {"q", "limit", "genre", "language", "year_min", "year_max", "price_min", "price_max",
+                "in_stock", "lexical", "dense", "rerank", "expansion", "hyde", "rrf_k",
+                "dense_weight", "rerank_n"}))
     return std::move(*bad);
   return guarded(req, [&]() -> core::Result<Response> {
     LM_TRY(q.reject_repeated());
@@ -137,6 +153,8 @@ Response search_books(search::SearchService& svc, SearchMetrics& m, Request& req
     if (expansion) sr.config.expansion = *expansion;
     if (hyde) sr.config.hyde = *hyde;
     if (rrf_k) sr.config.rrf_k = static_cast<double>(*rrf_k);
+    LM_ASSIGN_OR_RETURN(auto dense_weight, weight_param(q, "dense_weight"));
+    if (dense_weight) sr.config.dense_weight = *dense_weight;
     if (rerank_n) sr.config.rerank_n = static_cast<int>(*rerank_n);
     LM_ASSIGN_OR_RETURN(auto r, svc.search(sr, req.request_id));
     observe(m, "search", r);
