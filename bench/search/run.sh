@@ -5,6 +5,7 @@
 # requests/s of hybrid search under wrk. Results go to bench/results/search-<stamp>/.
 #
 #   bench/search/run.sh        # needs the catalogue embedded: it runs `libromind index` first
+#   BENCH_SCALES=10k BENCH_SKIP_INDEX=1 bench/search/run.sh   # the 10k subset only, as it is
 #
 # The catalogue database lives outside the repository (LIBROMIND_BENCH_DB, default
 # ~/.cache/libromind/eval/catalog.db) so its vectors are computed once and reused.
@@ -31,9 +32,11 @@ if [ ! -s "$db" ]; then
   log "importing the catalogue into $db"
   "$bin" import --database-url "sqlite://$db" ../shared/data/books/books-*.jsonl >/dev/null
 fi
-log "embedding what is missing (the first time: about an hour on 2 cores)"
-/usr/bin/time -f '%e' -o "$out/index.seconds" \
-  "$bin" index --database-url "sqlite://$db" --model-dir "$model_dir" > "$out/index.jsonl"
+if [ "${BENCH_SKIP_INDEX:-0}" != 1 ]; then
+  log "embedding what is missing (the first time: about an hour on 2 cores)"
+  /usr/bin/time -f '%e' -o "$out/index.seconds" \
+    "$bin" index --database-url "sqlite://$db" --model-dir "$model_dir" > "$out/index.jsonl"
+fi
 
 # The 10k catalogue: the first 10,000 books of the same store, vectors included.
 db10k=$cache/eval/catalog-10k.db
@@ -53,7 +56,7 @@ if [ -d "$cache/bench/minilm-cross-encoder" ]; then
   ln -s "$cache/bench/minilm-cross-encoder" "$overlay/reranker"
 fi
 
-for scale in 10k 74k; do
+for scale in ${BENCH_SCALES:-10k 74k}; do
   sdb=$db
   [ "$scale" = 10k ] && sdb=$db10k
   log "[$scale] ANN recall and latency (bench_vector)"
