@@ -171,6 +171,23 @@ TEST_P(BothApis, AStallBeforeTheFirstTokenIsCutAtTheFirstTokenDeadline) {
   EXPECT_TRUE(server.wait_for_disconnect(3s));
 }
 
+TEST_P(BothApis, ACancelPredicateStopsTheCallBeforeTheFirstToken) {
+  // The SSE endpoint's case: the shopper leaves while the model is still reading the prompt.
+  FakeModelServer server(GetParam());
+  server.push({.fault = Fault::kStallBeforeFirstByte, .stall_ms = 10000});
+  Client client(options_for(server, GetParam()));
+  auto start = Clock::now();
+  auto req = hello();
+  req.cancelled = [&] { return seconds_since(start) > 0.2; };
+  auto r = client.chat(req, [](std::string_view) { return true; });
+  double took = seconds_since(start);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->cancelled);
+  EXPECT_EQ(r->text, "");
+  EXPECT_LT(took, 0.2 + 0.5);  // polled every 50 ms, not at the 20 s first-token deadline
+  EXPECT_TRUE(server.wait_for_disconnect(3s));  // the connection is dropped: generation stops
+}
+
 TEST_P(BothApis, AStallMidStreamIsCutAtTheTotalDeadline) {
   FakeModelServer server(GetParam());
   server.push({.fault = Fault::kStallMidStream,
