@@ -133,6 +133,7 @@ struct Server::Impl {
   };
   std::mutex conns_mutex;
   std::list<std::shared_ptr<Conn>> conns;
+  std::atomic<int> starting{0};  // sessions spawned that have not registered in `conns` yet
 
   telemetry::Family<telemetry::Counter>& requests_total;
   telemetry::Family<telemetry::Histogram>& request_seconds;
@@ -386,11 +387,14 @@ struct Server::Impl {
       conns.push_back(self);
       self_it = std::prev(conns.end());
     }
+    starting.fetch_sub(1);
     open_connections.get().add(1);
     beast::flat_buffer buffer(options.header_limit + 4096);
     size_t served = 0;
     for (;;) {
-      if (draining.load()) break;
+      // While draining, a connection's first request is still read: its client sent it before
+      // the listener closed (close_idle ends the connections that sent nothing).
+      if (draining.load() && served > 0) break;
       beast::error_code ec;
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
@@ -620,10 +624,7 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop() {
     for (;;) {
       beast::error_code ec;
-      // With one I/O thread the io_context is already serial: a strand would only add cost.
-      asio::any_io_executor exec = options.io_threads > 1
-                                       ? asio::any_io_executor(asio::make_strand(ioc))
-                                       : asio::any_io_executor(ioc.get_executor());
+      asio::any_io_executor exec = session_executor();
       tcp::socket socket =
           co_await acceptor.async_accept(exec, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
@@ -631,24 +632,45 @@ struct Server::Impl {
         telemetry::log_warn("accept_failed", {{"error", ec.message()}});
         continue;
       }
-      socket.set_option(tcp::no_delay(true), ec);
-      auto socket_exec = socket.get_executor();
-      asio::co_spawn(socket_exec, session(std::move(socket)), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          telemetry::log_error("session_failed", {{"error", ex.what()}});
-        }
-      });
+      spawn_session(std::move(socket));
     }
+  }
+
+  asio::any_io_executor session_executor() {
+    // With one I/O thread the io_context is already serial: a strand would only add cost.
+    return options.io_threads > 1 ? asio::any_io_executor(asio::make_strand(ioc))
+                                  : asio::any_io_executor(ioc.get_executor());
+  }
+
+  void spawn_session(tcp::socket socket) {
+    beast::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    auto socket_exec = socket.get_executor();
+    starting.fetch_add(1);
+    asio::co_spawn(socket_exec, session(std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        telemetry::log_error("session_failed", {{"error", ex.what()}});
+      }
+    });
   }
 
   void begin_drain() {
     if (draining.exchange(true)) return;
     telemetry::log_info("server_draining",
                         {{"deadline_seconds", options.shutdown_timeout.count()}});
+    // Connections the kernel completed but this process had not accepted yet carry requests
+    // that were sent before the drain began: accept them too (closing the listener would
+    // reset them), then close it.
     beast::error_code ec;
+    acceptor.non_blocking(true, ec);
+    for (int i = 0; i < 4096 && !ec; ++i) {
+      tcp::socket socket(session_executor());
+      acceptor.accept(socket, ec);
+      if (!ec) spawn_session(std::move(socket));
+    }
     acceptor.close(ec);
     close_idle();
     {
@@ -671,6 +693,8 @@ struct Server::Impl {
         std::lock_guard inner(conns_mutex);
         if (c->stream == nullptr || c->busy) return;
         beast::error_code ec;
+        // Bytes waiting are a request sent before the drain: let it be read and answered.
+        if (c->stream->socket().available(ec) > 0 && !ec) return;
         c->stream->socket().cancel(ec);
       });
     }
@@ -681,7 +705,7 @@ struct Server::Impl {
     size_t open;
     {
       std::lock_guard lock(conns_mutex);
-      open = conns.size();
+      open = conns.size() + static_cast<size_t>(std::max(0, starting.load()));
     }
     if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
       if (open) telemetry::log_warn("server_drain_deadline", {{"open_connections", open}});

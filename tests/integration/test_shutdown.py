@@ -61,7 +61,9 @@ def test_in_flight_requests_complete(loaded_url):
         for i, s in enumerate(socks):
             s.sendall(f"GET /api/v1/books?limit=100&q=e&sort={sort[i % 3]} HTTP/1.1\r\n"
                       f"Host: x\r\nAccept-Encoding: gzip\r\n\r\n".encode())
-        time.sleep(0.02)
+        # SIGTERM at once: some connections are still in the kernel's accept queue, or sent
+        # a request the server has not read yet. Those requests were sent before the drain
+        # and must be answered too.
         srv.proc.send_signal(signal.SIGTERM)
         results = []
         for s in socks:
