@@ -6,6 +6,7 @@
 #
 #   bench/search/run.sh        # needs the catalogue embedded: it runs `libromind index` first
 #   BENCH_SCALES=10k BENCH_SKIP_INDEX=1 bench/search/run.sh   # the 10k subset only, as it is
+#   BENCH_CONFIGS=lexical,dense,hybrid ...                     # without the re-rank timing
 #
 # The catalogue database lives outside the repository (LIBROMIND_BENCH_DB, default
 # ~/.cache/libromind/eval/catalog.db) so its vectors are computed once and reused.
@@ -78,7 +79,7 @@ for scale in ${BENCH_SCALES:-10k 74k}; do
   done
   log "[$scale] one query at a time"
   python3 bench/search/latency.py --base "http://127.0.0.1:$port" --queries "$queries" \
-    > "$out/latency-$scale.json"
+    ${BENCH_CONFIGS:+--configs "$BENCH_CONFIGS"} > "$out/latency-$scale.json"
   if command -v wrk >/dev/null; then
     log "[$scale] wrk, hybrid, 20 s"
     wrk -t2 -c8 -d20s -s bench/search/queries.lua "http://127.0.0.1:$port" \
