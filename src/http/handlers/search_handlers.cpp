@@ -237,14 +237,6 @@ core::Result<search::SearchFilters> filters_from_json(const nlohmann::json& body
   return f;
 }
 
-bool has_control_chars(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return true;
-    if (c == 0x7f) return true;
-  }
-  return false;
-}
-
 struct RecommendationInput {
   std::string query;
   std::vector<std::string> seeds;
@@ -259,8 +251,8 @@ core::Result<RecommendationInput> recommendation_input(const Request& req) {
   RecommendationInput in;
   LM_ASSIGN_OR_RETURN(auto q, str_field(body, "query", kMaxRequestChars));
   if (q) {
-    if (has_control_chars(*q)) {
-      return core::Error::invalid("query must not contain control characters", "query");
+    if (auto bad = core::plain_text_problem(*q, kMaxRequestChars, /*multiline=*/true)) {
+      return core::Error::invalid("query: " + *bad, "query");
     }
     in.query = std::string(core::trim(*q));
   }
