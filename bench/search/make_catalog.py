@@ -68,6 +68,7 @@ def main() -> None:
     order = list(range(len(shipped)))
     rng.shuffle(order)
     n = 0
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w", encoding="utf-8") as out:
         for b in shipped[: a.books]:
             out.write(json.dumps(b, ensure_ascii=False) + "\n")

@@ -18,6 +18,8 @@
 #include "core/text.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "jobs/metrics.hpp"
+#include "jobs/queue.hpp"
 #include "ml/model_files.hpp"
 #include "search/explainer.hpp"
 #include "search/llm_generator.hpp"
@@ -322,6 +324,11 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   shop::TestPaymentProvider payments;
   shop::OrderService orders(store, payments);
   feedback::FeedbackService feedback(store);
+  // The job queue: the admin API and its metrics (the in-process worker comes with handlers).
+  jobs::Queue job_queue(store);
+  jobs::JobMetrics job_metrics(metrics);
+  jobs::set_enqueue_metrics(&job_metrics);
+  jobs::register_queue_gauges(metrics, job_queue);
   http::ShopRouteOptions shop_options;
   for (auto p : core::split(s.trusted_proxies, ',')) {
     if (!core::trim(p).empty()) shop_options.trusted_proxies.emplace(core::trim(p));
@@ -365,6 +372,7 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   api.search = search_service.get();
   api.search_metrics = &search_metrics;
   api.explainer = &explainer;
+  api.jobs = &job_queue;
   http::register_api_routes(router, api);
 
   // Preflights advertise exactly the methods the API routes (plus HEAD and OPTIONS).

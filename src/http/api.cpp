@@ -18,6 +18,7 @@ void register_api_routes(Router& router, ApiServices& s) {
   register_feedback_routes(router, s.feedback, s.auth, s.shop_metrics);
   register_admin_catalog_routes(router, s.catalog_admin, s.catalog, s.auth);
   register_search_routes(router, s.search, *s.search_metrics, s.explainer);
+  register_job_routes(router, s.jobs, s.auth);
 }
 
 }  // namespace libromind::http

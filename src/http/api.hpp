@@ -2,6 +2,7 @@
 // the same list, so the spec check covers exactly what is served).
 #pragma once
 
+#include "http/handlers/jobs_routes.hpp"
 #include "http/handlers/search_routes.hpp"
 #include "http/handlers/shop_routes.hpp"
 #include "http/router.hpp"
@@ -25,6 +26,7 @@ struct ApiServices {
   search::SearchService* search = nullptr;  // null: the search routes answer 503
   SearchMetrics* search_metrics = nullptr;  // required; must outlive the router
   search::Explainer* explainer = nullptr;   // null: recommendations explain nothing
+  jobs::Queue* jobs = nullptr;              // null: the admin job routes answer 503
 };
 
 void register_api_routes(Router& router, ApiServices& s);

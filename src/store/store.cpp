@@ -137,6 +137,11 @@ core::Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
       "store URL must start with sqlite://, postgresql:// or postgres://: " + redact_url(url));
 }
 
+core::Result<std::unique_ptr<Listener>> Store::listen(const std::string& channel) {
+  return core::Error::unavailable("store: " + describe() + " cannot LISTEN on '" + channel +
+                                  "' (PostgreSQL only)");
+}
+
 core::Result<void> with_transaction(Store& store,
                                     const std::function<core::Result<void>(Connection&)>& fn) {
   LM_ASSIGN_OR_RETURN(ConnectionHandle conn, store.acquire(Access::kWrite));

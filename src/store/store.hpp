@@ -7,6 +7,7 @@
 //                                             {store::Value{"pg-84"}}));
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,6 +66,15 @@ struct PoolStats {
   int64_t waiting = 0;  // callers waiting for a connection
 };
 
+// Notifications on one channel, on a connection of its own (PostgreSQL LISTEN/NOTIFY).
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  // Waits up to `timeout` for a notification; true when one (or more) arrived. An error means
+  // the connection was lost: drop this listener and listen again later.
+  virtual core::Result<bool> wait(std::chrono::milliseconds timeout) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -75,6 +85,9 @@ class Store {
   // A redacted description of where the store is, for logs ("sqlite:var/x.db",
   // "postgresql://u@h/db").
   virtual std::string describe() const = 0;
+  // LISTENs on `channel` (PostgreSQL). SQLite has one process per store and nothing to listen
+  // to: it returns an unsupported (kUnavailable) error, and callers poll.
+  virtual core::Result<std::unique_ptr<Listener>> listen(const std::string& channel);
 };
 
 struct StoreOptions {

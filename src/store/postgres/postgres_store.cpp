@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -275,6 +277,43 @@ class PgConnection final : public Connection {
   bool broken_ = false;
 };
 
+// LISTEN on a connection of its own (not pooled: it stays subscribed).
+class PgListener final : public Listener {
+ public:
+  PgListener(PGconn* conn, std::string secret) : conn_(conn), secret_(std::move(secret)) {}
+  ~PgListener() override { PQfinish(conn_); }
+
+  core::Result<bool> wait(std::chrono::milliseconds timeout) override {
+    if (drain()) return true;
+    pollfd pfd{PQsocket(conn_), POLLIN, 0};
+    if (pfd.fd < 0) return lost();
+    int rc = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, timeout.count())));
+    if (rc < 0) return errno == EINTR ? core::Result<bool>(false) : lost();
+    if (rc == 0) return false;
+    if (PQconsumeInput(conn_) == 0) return lost();
+    return drain();
+  }
+
+ private:
+  // Consumes every notification already received; true when there was one.
+  bool drain() {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn_)) {
+      any = true;
+      PQfreemem(n);
+    }
+    return any;
+  }
+
+  core::Error lost() {
+    return core::Error::unavailable("store: the LISTEN connection was lost: " +
+                                    clean_message(PQerrorMessage(conn_), secret_));
+  }
+
+  PGconn* conn_;
+  std::string secret_;
+};
+
 // The connections of one store. Handles keep it alive, so a handle may outlive its store.
 class PgPool {
  public:
@@ -321,6 +360,27 @@ class PgPool {
     std::lock_guard lock(mu_);
     idle_.push_back(conn);
     cv_.notify_one();
+  }
+
+  core::Result<std::unique_ptr<Listener>> listen(const std::string& channel) {
+    const char* keys[] = {"application_name", "connect_timeout", "dbname", nullptr};
+    const char* values[] = {kApplicationName, kConnectTimeoutSeconds, url_.c_str(), nullptr};
+    PGconn* raw = PQconnectdbParams(keys, values, 1);
+    if (raw == nullptr) return core::Error::unavailable("store: out of memory");
+    PQsetNoticeProcessor(raw, ignore_notice, nullptr);
+    auto fail = [&](std::string what) -> core::Error {
+      std::string msg = clean_message(PQerrorMessage(raw), secret_);
+      PQfinish(raw);
+      return core::Error::unavailable("store: cannot " + what + " at " + described_ + ": " + msg);
+    };
+    if (PQstatus(raw) != CONNECTION_OK) return fail("connect to PostgreSQL");
+    char* ident = PQescapeIdentifier(raw, channel.c_str(), channel.size());
+    if (ident == nullptr) return fail("LISTEN");
+    std::string sql = std::string("LISTEN ") + ident;
+    PQfreemem(ident);
+    ResultPtr res(PQexec(raw, sql.c_str()), &PQclear);
+    if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) return fail("LISTEN");
+    return std::unique_ptr<Listener>(std::make_unique<PgListener>(raw, secret_));
   }
 
   PoolStats stats() {
@@ -388,6 +448,10 @@ class PostgresStore final : public Store {
   PoolStats pool_stats() const override { return pool_->stats(); }
 
   std::string describe() const override { return pool_->described(); }
+
+  core::Result<std::unique_ptr<Listener>> listen(const std::string& channel) override {
+    return pool_->listen(channel);
+  }
 
  private:
   std::shared_ptr<PgPool> pool_;
