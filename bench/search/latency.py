@@ -15,11 +15,13 @@ import sys
 import time
 from urllib.parse import quote, urlsplit
 
+# Every stage named, so that a change of the service's defaults does not change what a row means.
 CONFIGS = {
-    "lexical": "dense=false",
-    "dense": "lexical=false",
-    "hybrid": "",
-    "hybrid+rerank": "rerank=true&rerank_n=20",
+    "lexical": "dense=false&expansion=off&hyde=off&rerank=false",
+    "dense": "lexical=false&expansion=off&hyde=off&rerank=false",
+    "hybrid": "expansion=off&hyde=off&rerank=false",
+    "hybrid+offline": "dense_weight=0.5&expansion=offline&hyde=offline&rerank=false",
+    "hybrid+rerank": "rerank=true&rerank_n=20&expansion=off&hyde=off",
 }
 
 
@@ -93,10 +95,10 @@ def main():
     for p in prefixes[:50]:
         get(f"/api/v1/suggest?q={quote(p)}")
     walls = []
-    for _ in range(a.reps):
+    for rep in range(a.reps):
         for p in prefixes:
             # A distinct limit per repetition keeps the response cache out of the measurement.
-            wall, _, _ = get(f"/api/v1/suggest?q={quote(p)}&limit={8 + _}")
+            wall, _, _ = get(f"/api/v1/suggest?q={quote(p)}&limit={8 + rep}")
             walls.append(wall)
     out["suggest"] = {"n": len(walls), "p50_ms": pct(walls, 50), "p99_ms": pct(walls, 99)}
     print(json.dumps(out, indent=1))

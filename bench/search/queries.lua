@@ -1,4 +1,5 @@
--- wrk: hybrid search over the labelled shopper queries, in turn.
+-- wrk: hybrid search (lexical + dense, no re-rank, no expansion, no HyDE) over the labelled
+-- shopper queries, in turn.
 local queries = {}
 for line in io.lines("../shared/eval/dev.jsonl") do
   local q = line:match('"query":%s*"([^"]*)"')
@@ -7,5 +8,5 @@ end
 local i = 0
 request = function()
   i = i % #queries + 1
-  return wrk.format("GET", "/api/v1/search?limit=20&q=" .. queries[i])
+  return wrk.format("GET", "/api/v1/search?limit=20&expansion=off&hyde=off&rerank=false&q=" .. queries[i])
 end

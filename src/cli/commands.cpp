@@ -191,6 +191,7 @@ struct ServeFlags {
   std::string search_rerank = "auto";
   std::string search_expansion = "off";
   std::string search_hyde = "off";
+  double search_dense_weight = 0.25;
   LlmFlags llm;
   int64_t explanation_cache_ttl = 7 * 24 * 3600;
 };
@@ -217,6 +218,7 @@ core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
   if (s.search_rerank != "auto") defaults.rerank = s.search_rerank == "on";
   LM_ASSIGN_OR_RETURN(defaults.expansion, search::parse_stage_source(s.search_expansion));
   LM_ASSIGN_OR_RETURN(defaults.hyde, search::parse_stage_source(s.search_hyde));
+  defaults.dense_weight = s.search_dense_weight;
   service = std::make_unique<search::SearchService>(catalog, *stack->index, *stack->pipeline, &log,
                                                     defaults);
   if (stack->background) {
@@ -659,6 +661,12 @@ serve
                  "Default of HyDE: off, auto (LLM, else pseudo-relevance feedback), llm, offline")
     ->envname("LIBROMIND_SEARCH_HYDE")
     ->check(CLI::IsMember({"off", "auto", "llm", "offline"}))
+    ->capture_default_str();
+serve
+    ->add_option("--search-dense-weight", svf->search_dense_weight,
+                 "Default weight of the dense lists in the fusion, against 1 for the lexical list")
+    ->envname("LIBROMIND_SEARCH_DENSE_WEIGHT")
+    ->check(CLI::Range(0.0, 10.0))
     ->capture_default_str();
 add_llm_flags(*serve, svf->llm);
 serve

@@ -185,7 +185,7 @@ def test_a_new_book_is_searchable_within_two_seconds_and_gets_a_vector(shop):
 
 def test_feedback_is_attributed_to_the_pipeline_of_the_search(shop):
     user = shop.new_user()
-    r = search(shop.client, "whale", dense="false")
+    r = search(shop.client, "whale", dense="false", expansion="off", hyde="off")
     request_id = r.json()["request_id"]
     time.sleep(0.5)  # the request log is written in batches
     v = call(shop.client, "POST", "/api/v1/feedback",
@@ -242,3 +242,14 @@ def test_dense_weight_zero_leaves_the_lexical_order_on_top(shop):
 def test_a_bad_dense_weight_is_a_400(shop, value):
     r = search(shop.client, "ghost", dense_weight=value)
     assert r.status == 400 and r.json()["errors"][0]["field"] == "dense_weight", r
+
+
+def test_the_default_pipeline_is_the_one_chosen_in_docs_evaluation(shop):
+    """docs/evaluation.md: hybrid with the dense lists at weight 0.25, no expansion, no HyDE;
+    re-rank only when a re-ranker is installed."""
+    r = search(shop.client, "haunted house ghost story")
+    assert r.status == 200, r
+    p = r.json()["pipeline"]
+    assert p["lexical"] and p["dense"]
+    assert p["dense_weight"] == 0.25 and p["rrf_k"] == 60
+    assert p["expansion"] == "off" and p["hyde"] == "off"
