@@ -81,7 +81,11 @@ core::Result<void> Worker::start() {
 void Worker::stop() {
   if (!started_) return;
   started_ = false;
-  stopping_ = true;
+  {
+    // Under the lock: a thread between checking its wait predicate and blocking must not miss it.
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
   queue_.notify();
   slot_cv_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
@@ -119,7 +123,10 @@ void Worker::stop() {
                                          {"released", released && *released},
                                          {"reason", "shutdown deadline"}});
   }
-  terminate_ = true;
+  {
+    std::lock_guard lock(mu_);
+    terminate_ = true;
+  }
   work_cv_.notify_all();
   beat_cv_.notify_all();
   for (auto& t : runners_) t.join();
