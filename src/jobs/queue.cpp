@@ -463,6 +463,15 @@ core::Result<std::vector<KindStats>> Queue::stats() {
   return out;
 }
 
+core::Result<int64_t> Queue::purge_finished(std::chrono::milliseconds older_than, int64_t batch) {
+  const int64_t cutoff = now_ms() - older_than.count();
+  LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kWrite));
+  return conn->exec(
+      "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('succeeded', "
+      "'cancelled') AND finished_at < $1 ORDER BY finished_at LIMIT $2)",
+      {Value{cutoff}, Value{std::max<int64_t>(1, batch)}});
+}
+
 void Queue::notify() {
   {
     std::lock_guard lock(mu_);

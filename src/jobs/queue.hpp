@@ -155,6 +155,11 @@ class Queue {
   core::Result<Job> cancel(int64_t id);
   core::Result<std::vector<KindStats>> stats();
 
+  // Retention: deletes up to `batch` succeeded or cancelled jobs that finished more than
+  // `older_than` ago (dead jobs stay until an operator retries or cancels them). Returns how
+  // many were deleted; workers call it periodically.
+  core::Result<int64_t> purge_finished(std::chrono::milliseconds older_than, int64_t batch = 1000);
+
   // Wakes this process's waiters (after a commit that enqueued work).
   void notify();
   // A counter that notify() advances. Take it before claiming, then wait(seen, ...): a

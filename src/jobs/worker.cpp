@@ -143,6 +143,7 @@ void Worker::stop() {
 
 void Worker::dispatch_loop() {
   auto next_reclaim = std::chrono::steady_clock::now();
+  auto next_purge = std::chrono::steady_clock::now();
   bool store_down = false;
   while (!stopping_) {
     // Wait for a free slot.
@@ -162,6 +163,13 @@ void Worker::dispatch_loop() {
         telemetry::log_warn("jobs_reclaimed", {{"count", *n}, {"worker_id", options_.worker_id}});
       }
       next_reclaim = std::chrono::steady_clock::now() + options_.poll;
+    }
+    if (options_.retention.count() > 0 && std::chrono::steady_clock::now() >= next_purge) {
+      auto n = queue_.purge_finished(options_.retention);
+      if (n && *n > 0) {
+        telemetry::log_info("jobs_purged", {{"count", *n}, {"worker_id", options_.worker_id}});
+      }
+      next_purge = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     }
     auto claims = queue_.claim(options_.worker_id, options_.kinds, free, options_.lease);
     if (!claims) {

@@ -79,6 +79,9 @@ struct WorkerOptions {
   std::chrono::milliseconds poll{1000};  // the polling fallback; NOTIFY wakes at once
   std::chrono::milliseconds shutdown_deadline{20000};
   bool listen = true;  // PostgreSQL LISTEN (ignored on SQLite)
+  // Succeeded and cancelled jobs are deleted this long after they finished (0: kept forever);
+  // the dispatcher purges a batch at most once a minute.
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
 };
 
 bool is_permanent(const core::Error& error);

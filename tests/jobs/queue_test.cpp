@@ -320,6 +320,35 @@ TEST_P(QueueTest, concurrent_claimers_never_take_the_same_job) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs WHERE attempts = 1 AND state = 'running'"), kJobs);
 }
 
+TEST_P(QueueTest, retention_deletes_old_finished_jobs_and_keeps_dead_and_unfinished_ones) {
+  const int64_t old_done = enqueue("noop");
+  const int64_t old_cancelled = enqueue("noop");
+  const int64_t old_dead = enqueue("noop");
+  const int64_t recent_done = enqueue("noop");
+  const int64_t queued = enqueue("noop");
+  exec("UPDATE jobs SET state = 'succeeded', finished_at = 1000 WHERE id = $1", {old_done});
+  exec("UPDATE jobs SET state = 'cancelled', finished_at = 1000 WHERE id = $1", {old_cancelled});
+  exec("UPDATE jobs SET state = 'dead', finished_at = 1000 WHERE id = $1", {old_dead});
+  exec("UPDATE jobs SET state = 'succeeded', finished_at = $2 WHERE id = $1",
+       {recent_done, Queue::now_ms()});
+  auto n = queue_->purge_finished(std::chrono::hours(1));
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(queue_->get(old_done).error().code, core::ErrorCode::kNotFound);
+  EXPECT_EQ(queue_->get(old_cancelled).error().code, core::ErrorCode::kNotFound);
+  EXPECT_EQ(state(old_dead), JobState::kDead);
+  EXPECT_EQ(state(recent_done), JobState::kSucceeded);
+  EXPECT_EQ(state(queued), JobState::kQueued);
+  // In batches.
+  for (int i = 0; i < 5; ++i) {
+    const int64_t id = enqueue("noop");
+    exec("UPDATE jobs SET state = 'succeeded', finished_at = 1000 WHERE id = $1", {id});
+  }
+  EXPECT_EQ(*queue_->purge_finished(std::chrono::hours(1), 3), 3);
+  EXPECT_EQ(*queue_->purge_finished(std::chrono::hours(1), 3), 2);
+  EXPECT_EQ(*queue_->purge_finished(std::chrono::hours(1), 3), 0);
+}
+
 TEST_P(QueueTest, job_json_has_iso_times_and_nulls_for_what_is_unset) {
   const int64_t id = enqueue("noop", {{"k", "v"}});
   auto j = queue_->get(id)->to_json();

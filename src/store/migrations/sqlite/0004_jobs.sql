@@ -27,6 +27,8 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE state IN ('queued', 'failed');
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_kind_state ON jobs (kind, state);
+-- What the retention purge deletes: finished jobs by age (dead ones stay for the operator).
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('succeeded', 'cancelled');
 -- At most one unfinished job per (kind, dedup_key).
 CREATE UNIQUE INDEX jobs_dedup ON jobs (kind, dedup_key)
   WHERE dedup_key IS NOT NULL AND state IN ('queued', 'running', 'failed');
