@@ -1,7 +1,9 @@
-// libromind: one binary, several subcommands (serve, migrate, import, embed, rerank).
+// libromind: one binary, several subcommands (serve, worker, migrate, import, index, eval, embed,
+// rerank, ...).
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/job_commands.hpp"
 #include "cli/ml_commands.hpp"
 #include "cli/search_commands.hpp"
 
@@ -11,6 +13,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   libromind::cli::add_commands(app, exit_code);
   libromind::cli::add_ml_commands(app, exit_code);
+  libromind::cli::add_job_commands(app, exit_code);
   libromind::cli::add_search_commands(app, exit_code);
   try {
     app.parse(argc, argv);

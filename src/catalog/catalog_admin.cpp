@@ -5,6 +5,7 @@
 
 #include "catalog/importer.hpp"
 #include "core/crypto.hpp"
+#include "jobs/kinds.hpp"
 #include "telemetry/log.hpp"
 
 namespace libromind::catalog {
@@ -59,6 +60,10 @@ core::Result<std::string> CatalogAdmin::write(nlohmann::json j, const std::strin
       e.code = core::ErrorCode::kConflict;
       e.type = "isbn-taken";
       return e;
+    }
+    // Its vector, computed by a worker; committed with the book, so never lost.
+    if (!outcome.changed_book_ids.empty()) {
+      LM_TRY(jobs::enqueue(conn, jobs::embed_books(outcome.changed_book_ids)));
     }
     return core::ok();
   }));

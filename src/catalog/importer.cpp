@@ -262,6 +262,7 @@ class BatchWriter {
     for (const auto& r : rows.rows) {
       book_ids[store::as_string(r[1])] = store::as_int(r[0]);
       id_params.push_back(store::as_int(r[0]));
+      report_.changed_book_ids.push_back(store::as_int(r[0]));
     }
     const std::string in = store::placeholder_list(1, id_params.size());
     LM_TRY(conn_.exec("DELETE FROM book_authors WHERE book_id IN " + in, id_params));
@@ -366,7 +367,8 @@ core::Result<WriteOutcome> write_records(store::Connection& conn, std::vector<Bo
   for (auto& r : records) batch.push_back(prepare(std::move(r), 0, ""));
   BatchWriter writer(conn, report);
   LM_ASSIGN_OR_RETURN(auto errors, writer.write(batch));
-  return WriteOutcome{report.inserted, report.updated, report.unchanged, std::move(errors)};
+  return WriteOutcome{report.inserted, report.updated, report.unchanged, std::move(errors),
+                      std::move(report.changed_book_ids)};
 }
 
 core::Result<int64_t> count_books(store::Store& store) {
@@ -451,7 +453,11 @@ core::Result<ImportReport> import_files(store::Store& store, const std::vector<s
     if (!clean) {
       report.inserted = report.updated = report.unchanged = 0;
     }
+    report.changed_book_ids.clear();
   } else {
+    if (options.before_commit) {
+      if (auto r = options.before_commit(*conn, report); !r) return fail(r.error());
+    }
     LM_TRY(conn->commit());
     report.committed = true;
   }

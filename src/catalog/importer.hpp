@@ -19,12 +19,17 @@ namespace libromind::catalog {
 
 enum class OnError { kAbort, kSkip };
 
+struct ImportReport;
+
 struct ImportOptions {
   bool dry_run = false;                // validate and write inside a transaction, then roll back
   OnError on_error = OnError::kAbort;  // abort: any bad record means nothing is written
   size_t batch_size = 500;             // records per upsert statement batch
   size_t max_reported_errors = 1000;   // errors kept in the report (all are counted)
   std::function<void(int64_t records_read)> progress;  // called after each batch
+  // Runs inside the import's transaction just before it commits (not on a dry run or an
+  // aborted import): what must commit with the books, e.g. their embedding jobs.
+  std::function<core::Result<void>(store::Connection&, const ImportReport&)> before_commit;
 };
 
 struct ImportReport {
@@ -34,7 +39,8 @@ struct ImportReport {
   int64_t unchanged = 0;
   int64_t failed = 0;  // records with errors
   bool committed = false;
-  std::vector<FieldError> errors;  // the first max_reported_errors
+  std::vector<FieldError> errors;         // the first max_reported_errors
+  std::vector<int64_t> changed_book_ids;  // store ids of the books inserted or updated
 };
 
 core::Result<ImportReport> import_files(store::Store& store, const std::vector<std::string>& files,
@@ -53,6 +59,7 @@ struct WriteOutcome {
   int64_t updated = 0;
   int64_t unchanged = 0;
   std::vector<FieldError> errors;
+  std::vector<int64_t> changed_book_ids;  // store ids of the books inserted or updated
 };
 core::Result<WriteOutcome> write_records(store::Connection& conn, std::vector<BookRecord> records);
 

@@ -1,6 +1,7 @@
 #include "cli/commands.hpp"
 
 #include "cli/flags.hpp"
+#include "cli/job_commands.hpp"
 #include "cli/search_stack.hpp"
 
 #include <filesystem>
@@ -17,7 +18,9 @@
 #include "catalog/importer.hpp"
 #include "core/text.hpp"
 #include "http/api.hpp"
+#include "http/handlers/imports_routes.hpp"
 #include "http/server.hpp"
+#include "jobs/kinds.hpp"
 #include "jobs/metrics.hpp"
 #include "jobs/queue.hpp"
 #include "ml/model_files.hpp"
@@ -69,6 +72,13 @@ int run_import(StoreFlags& f, ImportFlags& i) {
   opts.dry_run = i.dry_run;
   opts.on_error = i.on_error == "skip" ? catalog::OnError::kSkip : catalog::OnError::kAbort;
   opts.batch_size = i.batch_size;
+  // The new and changed books' vectors: one catalogue pass for a worker, committed with them.
+  opts.before_commit = [](store::Connection& tx,
+                          const catalog::ImportReport& rep) -> core::Result<void> {
+    if (rep.changed_book_ids.empty()) return core::ok();
+    LM_TRY(jobs::enqueue(tx, jobs::embed_stale()));
+    return core::ok();
+  };
   auto started = std::chrono::steady_clock::now();
   auto report = catalog::import_files(**st, i.files, opts);
   if (!report) return fail("import failed: " + report.error().message);
@@ -194,6 +204,8 @@ struct ServeFlags {
   double search_dense_weight = 0.25;
   LlmFlags llm;
   int64_t explanation_cache_ttl = 7 * 24 * 3600;
+  WorkerFlags worker;
+  MailFlags mail;
 };
 
 // Search for `serve`: the shared stack, the service, the request log and the metrics.
@@ -221,10 +233,7 @@ core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
   defaults.dense_weight = s.search_dense_weight;
   service = std::make_unique<search::SearchService>(catalog, *stack->index, *stack->pipeline, &log,
                                                     defaults);
-  if (stack->background) {
-    service->set_embedder(stack->background.get());
-    stack->background->start();
-  }
+  if (stack->embed_jobs) service->set_embedder(stack->embed_jobs.get());
   auto& ready =
       metrics.gauge("libromind_search_index_ready", "Search indexes built (1) or not", {"index"});
   auto& docs = metrics.gauge("libromind_search_index_documents", "Documents in the search indexes",
@@ -234,7 +243,7 @@ core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
   auto& dropped = metrics.gauge("libromind_search_request_log_dropped",
                                 "Search requests not recorded (queue full or store failure)");
   const search::SearchIndex* ix = stack->index.get();
-  const search::BackgroundEmbedder* bg = stack->background.get();
+  const search::EmbedJobs* bg = stack->embed_jobs.get();
   metrics.on_collect([ix, bg, &ready, &docs, &embed, &dropped, &log] {
     auto st = ix->status();
     ready.with({"lexical"}).set(st.lexical_ready ? 1 : 0);
@@ -251,7 +260,7 @@ core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
                                         {"embedder", stack->model_id},
                                         {"reranker", stack->reranker != nullptr},
                                         {"wordnet", stack->wordnet.has_value()},
-                                        {"embed_in_background", stack->background != nullptr},
+                                        {"embed_in_background", stack->embed_jobs != nullptr},
                                         {"defaults", defaults.label()}});
   return core::ok();
 }
@@ -326,11 +335,24 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   shop::TestPaymentProvider payments;
   shop::OrderService orders(store, payments);
   feedback::FeedbackService feedback(store);
-  // The job queue: the admin API and its metrics (the in-process worker comes with handlers).
+  // The job queue: the admin API, its metrics and (on by default with SQLite) the in-process
+  // worker; bulk uploads and order e-mails are jobs.
   jobs::Queue job_queue(store);
   jobs::JobMetrics job_metrics(metrics);
   jobs::set_enqueue_metrics(&job_metrics);
   jobs::register_queue_gauges(metrics, job_queue);
+  JobRuntime jobs_rt;
+  jobs_rt.imports = std::make_unique<catalog::Imports>(
+      store, catalog::ImportsOptions{.upload_dir = s.worker.upload_dir, .queue = &job_queue});
+  auto smtp = make_smtp_sender(s.mail);
+  if (!smtp) return fail(smtp.error().message);
+  jobs_rt.smtp = std::move(*smtp);
+  if (jobs_rt.smtp) {
+    jobs_rt.emails = std::make_unique<shop::OrderEmails>(
+        store, orders, *jobs_rt.smtp,
+        shop::OrderEmailOptions{.shop_name = s.mail.shop_name, .base_url = s.mail.storefront_url});
+    orders.enable_confirmation_emails(&job_queue);
+  }
   http::ShopRouteOptions shop_options;
   for (auto p : core::split(s.trusted_proxies, ',')) {
     if (!core::trim(p).empty()) shop_options.trusted_proxies.emplace(core::trim(p));
@@ -375,7 +397,27 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
   api.search_metrics = &search_metrics;
   api.explainer = &explainer;
   api.jobs = &job_queue;
+  api.imports = jobs_rt.imports.get();
   http::register_api_routes(router, api);
+
+  // Vectors missing from the store (a first start, a command-line import, a new model): one
+  // catalogue pass for whichever worker runs embeddings.
+  jobs_rt.embed = search_stack ? search_stack->embed_jobs.get() : nullptr;
+  if (jobs_rt.embed) {
+    if (auto r = job_queue.enqueue(jobs::embed_stale()); !r) {
+      telemetry::log_warn("embed_stale_not_queued", {{"error", r.error().message}});
+    }
+  }
+  const bool worker_on = s.worker.mode == "on" ||
+                         (s.worker.mode == "auto" && store.dialect() == store::Dialect::kSqlite);
+  if (worker_on) {
+    // Below the request threads (nice 10): serving comes first.
+    if (auto r = jobs_rt.start_worker(job_queue, s.worker, &job_metrics, 10); !r) {
+      return fail("worker: " + r.error().message);
+    }
+  } else {
+    telemetry::log_info("worker_off", {{"detail", "jobs run in `libromind worker` processes"}});
+  }
 
   // Preflights advertise exactly the methods the API routes (plus HEAD and OPTIONS).
   std::set<std::string> methods{"HEAD", "OPTIONS"};
@@ -407,9 +449,16 @@ int run_serve(StoreFlags& f, ServeFlags& s) {
     so.cache_generation = [&feed] { return feed.current(); };
     so.cache_max_bytes = static_cast<size_t>(s.cache_mb) * 1024 * 1024;
   }
+  so.uploads.push_back(
+      http::import_upload_route(auth, static_cast<size_t>(s.worker.upload_max_mb) * 1024 * 1024));
+  so.upload_dir = s.worker.upload_dir + "/incoming";
   http::Server server(so, router, pipeline, metrics);
-  if (auto r = server.bind(); !r) return fail(r.error().message);
+  if (auto r = server.bind(); !r) {
+    jobs_rt.stop();
+    return fail(r.error().message);
+  }
   server.run();
+  jobs_rt.stop();  // after the drain: stop claiming, finish or give back what runs
   return 0;
 }
 
@@ -628,10 +677,11 @@ serve
     ->capture_default_str();
 serve
     ->add_option("--embed-in-background", svf->embed_in_background,
-                 "Compute missing book vectors in this process, behind the requests")
+                 "Run the embedding jobs (embed_books, embed_stale) in this process's worker, "
+                 "and queue a catalogue pass at start")
     ->envname("LIBROMIND_EMBED_IN_BACKGROUND")
     ->capture_default_str();
-serve->add_option("--embed-threads", svf->embed_threads, "Threads of the background embedder")
+serve->add_option("--embed-threads", svf->embed_threads, "Threads of the embedding jobs' embedder")
     ->envname("LIBROMIND_EMBED_THREADS")
     ->check(CLI::Range(1, 64))
     ->capture_default_str();
@@ -669,6 +719,8 @@ serve
     ->check(CLI::Range(0.0, 10.0))
     ->capture_default_str();
 add_llm_flags(*serve, svf->llm);
+add_worker_flags(*serve, svf->worker, /*serve=*/true);
+add_mail_flags(*serve, svf->mail);
 serve
     ->add_option("--explanation-cache-ttl", svf->explanation_cache_ttl,
                  "Seconds an explanation stays cached in the store (0: no cache)")

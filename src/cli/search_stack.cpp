@@ -15,6 +15,23 @@ search::PipelineConfig SearchStack::installed_defaults() const {
   return c;
 }
 
+core::Result<std::unique_ptr<search::EmbedJobs>> load_embed_jobs(store::Store& store,
+                                                                 const std::string& model_dir,
+                                                                 int max_tokens, int threads) {
+  const std::string dir = model_dir + "/embedder";
+  if (!std::filesystem::exists(dir + "/model.safetensors")) {
+    return std::unique_ptr<search::EmbedJobs>();
+  }
+  LM_TRY(ml::verify_model_files(dir));
+  LM_ASSIGN_OR_RETURN(std::string model_id, search::book_vector_model_id(dir, max_tokens));
+  ml::EncoderOptions bo = ml::default_encoder_options();
+  bo.threads = threads;
+  bo.max_seq_length = max_tokens;
+  LM_ASSIGN_OR_RETURN(ml::SentenceEmbedder e, ml::SentenceEmbedder::load(dir, bo));
+  return std::make_unique<search::EmbedJobs>(
+      store, std::make_unique<ml::SentenceEmbedder>(std::move(e)), model_id);
+}
+
 core::Result<std::unique_ptr<SearchStack>> build_search_stack(
     store::Store& store, const SearchStackOptions& o,
     std::function<void(const search::Degraded&)> on_degraded) {
@@ -32,12 +49,8 @@ core::Result<std::unique_ptr<SearchStack>> build_search_stack(
                         search::EmbedderPool::load(embedder_dir, qo, o.query_encoders));
     dim = st->encoder->dim();
     if (o.embed_in_background) {
-      ml::EncoderOptions bo = ml::default_encoder_options();
-      bo.threads = o.embed_threads;
-      bo.max_seq_length = o.index_max_tokens;
-      LM_ASSIGN_OR_RETURN(ml::SentenceEmbedder e, ml::SentenceEmbedder::load(embedder_dir, bo));
-      st->background = std::make_unique<search::BackgroundEmbedder>(
-          store, std::make_unique<ml::SentenceEmbedder>(std::move(e)), st->model_id);
+      LM_ASSIGN_OR_RETURN(st->embed_jobs,
+                          load_embed_jobs(store, o.model_dir, o.index_max_tokens, o.embed_threads));
     }
   } else {
     telemetry::log_warn("search_no_embedder",

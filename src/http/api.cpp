@@ -19,6 +19,7 @@ void register_api_routes(Router& router, ApiServices& s) {
   register_admin_catalog_routes(router, s.catalog_admin, s.catalog, s.auth);
   register_search_routes(router, s.search, *s.search_metrics, s.explainer);
   register_job_routes(router, s.jobs, s.auth);
+  register_import_routes(router, s.imports, s.auth);
 }
 
 }  // namespace libromind::http

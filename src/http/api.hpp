@@ -2,6 +2,7 @@
 // the same list, so the spec check covers exactly what is served).
 #pragma once
 
+#include "http/handlers/imports_routes.hpp"
 #include "http/handlers/jobs_routes.hpp"
 #include "http/handlers/search_routes.hpp"
 #include "http/handlers/shop_routes.hpp"
@@ -27,6 +28,7 @@ struct ApiServices {
   SearchMetrics* search_metrics = nullptr;  // required; must outlive the router
   search::Explainer* explainer = nullptr;   // null: recommendations explain nothing
   jobs::Queue* jobs = nullptr;              // null: the admin job routes answer 503
+  catalog::Imports* imports = nullptr;      // null: the import routes answer 503
 };
 
 void register_api_routes(Router& router, ApiServices& s);

@@ -23,6 +23,8 @@ struct Request {
   QueryParams query;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
+  // An upload route's body, on disk ("" otherwise, and when the upload was refused unread).
+  std::string body_file;
   std::string remote_address;
   // Filled by the server and router.
   std::string request_id;

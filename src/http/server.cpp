@@ -1,13 +1,17 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <csignal>
+#include <filesystem>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "http/asio.hpp"
 #include "http/problem.hpp"
@@ -315,8 +319,7 @@ struct Server::Impl {
     return r;
   }
 
-  static Request to_request(const bhttp::request<bhttp::string_body>& in,
-                            const std::string& remote) {
+  static Request to_request(const bhttp::request_header<>& in, const std::string& remote) {
     Request req;
     req.method = std::string(in.method_string());
     req.target = std::string(in.target());
@@ -335,7 +338,6 @@ struct Server::Impl {
         it->second += ", " + std::string(f.value());
       }
     }
-    req.body = in.body();
     req.remote_address = remote;
     return req;
   }
@@ -356,7 +358,8 @@ struct Server::Impl {
   }
 
   // A response for a request that could not be read (too large, malformed).
-  Response read_error_response(const beast::error_code& ec, const std::string& request_id) {
+  Response read_error_response(const beast::error_code& ec, const std::string& request_id,
+                               size_t body_limit) {
     if (ec == bhttp::error::header_limit) {
       return problem(431, "header-too-large", "Request header fields too large",
                      "the request line and headers must fit in " +
@@ -364,12 +367,62 @@ struct Server::Impl {
                      request_id);
     }
     if (ec == bhttp::error::body_limit) {
-      return problem(
-          413, "payload-too-large", "Payload too large",
-          "the request body must be at most " + std::to_string(options.body_limit) + " bytes",
-          request_id);
+      return problem(413, "payload-too-large", "Payload too large",
+                     "the request body must be at most " + std::to_string(body_limit) + " bytes",
+                     request_id);
     }
     return problem(400, "malformed-request", "Malformed request", ec.message(), request_id);
+  }
+
+  // Reads and drops up to `max_bytes` (or until the peer closes, or 5 s pass).
+  static asio::awaitable<void> discard_input(beast::tcp_stream& stream, size_t max_bytes) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 64 * 1024> sink;
+    size_t dropped = 0;
+    stream.expires_after(std::chrono::seconds(5));
+    while (dropped < max_bytes) {
+      const size_t n = co_await stream.async_read_some(
+          asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      dropped += n;
+    }
+  }
+
+  const UploadRoute* find_upload(const Request& req) const {
+    for (const auto& u : options.uploads) {
+      if (u.method == req.method && u.path == req.path) return &u;
+    }
+    return nullptr;
+  }
+
+  // Streams an upload's body into a new file in upload_dir; returns its path ("" on error,
+  // with `ec` set and the partial file removed).
+  asio::awaitable<std::string> read_upload(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                           bhttp::request_parser<bhttp::string_body>& head,
+                                           const UploadRoute& route, beast::error_code& ec) {
+    std::error_code fs_ec;
+    std::filesystem::create_directories(options.upload_dir, fs_ec);
+    const std::string path =
+        (std::filesystem::path(options.upload_dir) / ("upload-" + core::random_token(12) + ".part"))
+            .string();
+    bhttp::request_parser<bhttp::file_body> parser{std::move(head)};
+    parser.body_limit(route.body_limit);
+    parser.get().body().open(path.c_str(), beast::file_mode::write_new, ec);
+    if (ec) {
+      telemetry::log_error("upload_file_failed", {{"path", path}, {"error", ec.message()}});
+      ec = bhttp::error::bad_target;  // answered as a malformed request; nothing was read
+      co_return std::string();
+    }
+    stream.expires_after(options.upload_timeout);
+    co_await bhttp::async_read(stream, buffer, parser,
+                               asio::redirect_error(asio::use_awaitable, ec));
+    parser.get().body().close();
+    if (ec) {
+      std::filesystem::remove(path, fs_ec);
+      co_return std::string();
+    }
+    co_return path;
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
@@ -398,23 +451,59 @@ struct Server::Impl {
       beast::error_code ec;
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-      parser.body_limit(options.body_limit);
+      // No limit while reading the head: the route's own limit is applied once it is known.
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       stream.expires_after(options.idle_timeout);
       co_await bhttp::async_read_header(stream, buffer, parser,
                                         asio::redirect_error(asio::use_awaitable, ec));
+      Request req;
+      unsigned version = 11;
+      bool client_keep_alive = false;
+      bool close_after = false;
+      size_t limit = options.body_limit;
+      const bool got_head = !ec;
       if (!ec) {
         {
           std::lock_guard lock(conns_mutex);
           self->busy = true;
         }
-        stream.expires_after(options.read_timeout);
-        co_await bhttp::async_read(stream, buffer, parser,
-                                   asio::redirect_error(asio::use_awaitable, ec));
+        auto& head = parser.get();
+        version = head.version();
+        client_keep_alive = head.keep_alive();
+        req = to_request(head, remote);
+        const UploadRoute* upload = find_upload(req);
+        const bool admitted = upload == nullptr || !upload->admit || upload->admit(req);
+        if (!admitted) {
+          close_after = true;  // the body stays unread: answer, then close
+        } else {
+          if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
+            bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
+            co_await bhttp::async_write(stream, cont,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+          }
+          if (!ec && upload != nullptr) {
+            limit = upload->body_limit;
+            if (parser.content_length() && *parser.content_length() > limit) {
+              ec = bhttp::error::body_limit;
+            } else {
+              req.body_file = co_await read_upload(stream, buffer, parser, *upload, ec);
+            }
+          } else if (!ec && parser.content_length() &&
+                     *parser.content_length() > options.body_limit) {
+            ec = bhttp::error::body_limit;
+          } else if (!ec) {
+            parser.body_limit(options.body_limit);
+            stream.expires_after(options.read_timeout);
+            co_await bhttp::async_read(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            if (!ec) req.body = std::move(parser.get().body());
+          }
+        }
       }
       if (ec) {
         if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
             ec == beast::error::timeout || ec == asio::error::connection_reset ||
-            ec == asio::error::eof || !parser.got_some()) {
+            ec == asio::error::eof || (!got_head && !parser.got_some())) {
           break;
         }
         // A bad request: answer it, then close (the stream position is unknown).
@@ -422,34 +511,40 @@ struct Server::Impl {
         bad.method = "GET";
         bad.route = "unmatched";
         bad.request_id = generate_request_id();
-        auto resp = read_error_response(ec, bad.request_id);
+        auto resp = read_error_response(ec, bad.request_id, limit);
         resp.set_header("X-Request-Id", bad.request_id);
         SecurityHeadersMiddleware{}.after(bad, resp);
         record(bad, resp, resp.body.size());
         auto out = to_beast(bad, std::move(resp), 11, false);
+        const bool too_large = ec == bhttp::error::body_limit;
         stream.expires_after(options.read_timeout);
         co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+        // A client still sending the body it was refused would get a reset instead of the
+        // answer if the socket closed with unread data: read and drop what follows, bounded.
+        if (too_large && !ec) co_await discard_input(stream, 64 * 1024 * 1024);
         break;
       }
-      auto& msg = parser.get();
       in_flight.get().add(1);
-      Request req = to_request(msg, remote);
       Response resp = co_await handle(req);
+      if (!req.body_file.empty()) {
+        std::error_code rm;
+        std::filesystem::remove(req.body_file, rm);  // unless the handler kept (moved) it
+      }
       ++served;
       if (resp.stream && req.method != "HEAD") {
         // A stream ends its connection: the body's end is the chunked terminator, and a
         // client that waited minutes on it rarely sends another request.
-        const size_t sent = co_await send_stream(stream, req, std::move(resp), msg.version());
+        const size_t sent = co_await send_stream(stream, req, std::move(resp), version);
         (void)sent;
         in_flight.get().add(-1);
         break;
       }
       resp.stream = nullptr;
-      bool keep_alive =
-          msg.keep_alive() && !draining.load() && served < options.max_requests_per_connection;
+      bool keep_alive = client_keep_alive && !close_after && !draining.load() &&
+                        served < options.max_requests_per_connection;
       const size_t bytes = resp.body.size();
       record(req, resp, bytes);
-      auto out = to_beast(req, std::move(resp), msg.version(), keep_alive);
+      auto out = to_beast(req, std::move(resp), version, keep_alive);
       stream.expires_after(options.read_timeout);
       co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
       in_flight.get().add(-1);
@@ -457,6 +552,7 @@ struct Server::Impl {
         std::lock_guard lock(conns_mutex);
         self->busy = false;
       }
+      if (!ec && close_after) co_await discard_input(stream, 64 * 1024 * 1024);
       if (ec || !keep_alive) break;
     }
     beast::error_code ignored;

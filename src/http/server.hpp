@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http/middleware.hpp"
 #include "http/response_cache.hpp"
@@ -20,6 +21,17 @@
 #include "telemetry/metrics.hpp"
 
 namespace libromind::http {
+
+// A route whose request body goes to a file instead of memory (bulk uploads).
+struct UploadRoute {
+  std::string method;  // "POST"
+  std::string path;    // exact path ("/api/v1/admin/imports")
+  size_t body_limit = 50 * 1024 * 1024;
+  // Decides from the request head whether its body is worth reading (e.g. the caller is an
+  // admin). A refused upload's handler runs without the body (it answers 401/403), and the
+  // connection closes after the answer. Unset: every upload is read.
+  std::function<bool(const Request&)> admit;
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";               // address to bind
@@ -44,6 +56,11 @@ struct ServerOptions {
   size_t stream_queue_limit = 1024 * 1024;               // bytes queued for a slow reader
   std::chrono::milliseconds stream_stall_timeout{5000};  // a reader that takes no bytes: closed
   std::chrono::milliseconds stream_heartbeat_after{15000};
+  // Upload routes: the body is streamed to a file in upload_dir (Request::body_file), which
+  // the server removes after the response unless the handler moved it.
+  std::vector<UploadRoute> uploads;
+  std::string upload_dir = "var/uploads/incoming";
+  std::chrono::seconds upload_timeout{600};  // to read one upload body
 };
 
 class Server {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "jobs/metrics.hpp"
+#include "telemetry/log.hpp"
 
 namespace libromind::jobs {
 
@@ -74,18 +75,9 @@ std::string clip_error(std::string error) {
   return error + "…";
 }
 
-std::string iso_ms(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return buf;
-}
-
 nlohmann::ordered_json opt_time(const std::optional<int64_t>& ms) {
-  return ms ? nlohmann::ordered_json(iso_ms(*ms)) : nlohmann::ordered_json(nullptr);
+  return ms ? nlohmann::ordered_json(telemetry::utc_timestamp_ms(*ms))
+            : nlohmann::ordered_json(nullptr);
 }
 
 // `WHERE` of a statement that only the current attempt's claim may run.
@@ -129,7 +121,7 @@ nlohmann::ordered_json Job::to_json() const {
           {"payload", payload},
           {"priority", priority},
           {"state", to_string(state)},
-          {"run_at", iso_ms(run_at_ms)},
+          {"run_at", telemetry::utc_timestamp_ms(run_at_ms)},
           {"attempts", attempts},
           {"max_attempts", max_attempts},
           {"lease_expires_at", opt_time(lease_expires_at_ms)},
@@ -140,10 +132,10 @@ nlohmann::ordered_json Job::to_json() const {
           {"result", result},
           {"dedup_key",
            dedup_key.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(dedup_key)},
-          {"created_at", iso_ms(created_at_ms)},
+          {"created_at", telemetry::utc_timestamp_ms(created_at_ms)},
           {"started_at", opt_time(started_at_ms)},
           {"finished_at", opt_time(finished_at_ms)},
-          {"updated_at", iso_ms(updated_at_ms)}};
+          {"updated_at", telemetry::utc_timestamp_ms(updated_at_ms)}};
 }
 
 core::Result<EnqueueResult> enqueue(store::Connection& tx, const EnqueueRequest& request,

@@ -1,5 +1,7 @@
 #include "jobs/worker.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -204,6 +206,9 @@ void Worker::dispatch_loop() {
 }
 
 void Worker::run_loop() {
+  if (options_.nice != 0) {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), options_.nice);
+  }
   for (;;) {
     std::shared_ptr<Running> r;
     {

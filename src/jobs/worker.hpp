@@ -45,6 +45,7 @@ class JobContext {
   // True when the handler should give up at its next safe point: the worker is past its
   // shutdown deadline, or the job's claim went stale (cancelled by an operator, or reclaimed).
   bool should_stop() const { return stop_.load(std::memory_order_relaxed); }
+  const std::atomic<bool>& stop_flag() const { return stop_; }
 
  private:
   const Claim& claim_;
@@ -82,6 +83,9 @@ struct WorkerOptions {
   // Succeeded and cancelled jobs are deleted this long after they finished (0: kept forever);
   // the dispatcher purges a batch at most once a minute.
   std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
+  // The runner threads' nice value (Linux, per thread): the serving process's worker runs
+  // below its request threads.
+  int nice = 0;
 };
 
 bool is_permanent(const core::Error& error);

@@ -74,7 +74,9 @@ core::Result<std::unordered_map<int64_t, std::string>> EmbeddingStore::load_hash
   return out;
 }
 
-core::Result<int64_t> EmbeddingStore::write(const std::vector<StoredEmbedding>& batch) {
+core::Result<int64_t> EmbeddingStore::write(
+    const std::vector<StoredEmbedding>& batch,
+    const std::function<core::Result<void>(store::Connection&)>& also) {
   int64_t seq = 0;
   LM_TRY(store::with_transaction(store_, [&](store::Connection& conn) -> core::Result<void> {
     LM_ASSIGN_OR_RETURN(seq, catalog::next_change_seq(conn));
@@ -90,6 +92,7 @@ core::Result<int64_t> EmbeddingStore::write(const std::vector<StoredEmbedding>& 
           {e.book_id, model_id_, e.text_hash, static_cast<int64_t>(e.vector.size()),
            encode_vector(e.vector), seq, now}));
     }
+    if (also) LM_TRY(also(conn));
     return core::ok();
   }));
   return seq;

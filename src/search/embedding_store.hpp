@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,8 +39,10 @@ class EmbeddingStore {
   // book id -> text hash of every stored vector of this model.
   core::Result<std::unordered_map<int64_t, std::string>> load_hashes();
   // Upserts a batch in one transaction with one new change sequence (returned). Books deleted
-  // meanwhile are skipped.
-  core::Result<int64_t> write(const std::vector<StoredEmbedding>& batch);
+  // meanwhile are skipped. `also` runs in the same transaction (a job's bookkeeping).
+  core::Result<int64_t> write(
+      const std::vector<StoredEmbedding>& batch,
+      const std::function<core::Result<void>(store::Connection&)>& also = {});
   // This model's vectors with change_seq > after_seq (or = after_seq and book_id > after_book),
   // by (change_seq, book_id).
   core::Result<std::vector<StoredEmbedding>> load_changed(store::Connection& conn,

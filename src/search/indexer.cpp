@@ -96,10 +96,33 @@ core::Result<IndexerStats> EmbeddingIndexer::run_changed(int64_t after_seq, int6
   return stats;
 }
 
+core::Result<IndexerStats> EmbeddingIndexer::run_ids(const std::vector<int64_t>& ids,
+                                                     const std::atomic<bool>* stop,
+                                                     const Progress& progress,
+                                                     const TxStep& finish) {
+  const auto t0 = std::chrono::steady_clock::now();
+  IndexerStats stats;
+  std::vector<int64_t> stale;
+  {
+    LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
+    LM_ASSIGN_OR_RETURN(auto docs, load_docs(*conn, ids));
+    LM_ASSIGN_OR_RETURN(auto stored, vectors_.load(*conn, ids));
+    std::unordered_map<int64_t, std::string> hashes;
+    for (auto& e : stored) hashes.emplace(e.book_id, std::move(e.text_hash));
+    sort_out(docs, hashes, stats, stale);
+  }
+  stats.stale = static_cast<int64_t>(stale.size());
+  LM_TRY(embed_ids(stale, stats, stop, progress, finish));
+  if (stopped(stop)) return core::Error::unavailable("stopped before every vector was written");
+  stats.seconds = seconds_since(t0);
+  return stats;
+}
+
 core::Result<void> EmbeddingIndexer::embed_ids(const std::vector<int64_t>& ids, IndexerStats& stats,
                                                const std::atomic<bool>* stop,
-                                               const Progress& progress) {
+                                               const Progress& progress, const TxStep& finish) {
   const size_t batch = static_cast<size_t>(std::max(1, options_.batch));
+  bool finished = false;
   for (size_t start = 0; start < ids.size(); start += batch) {
     if (stopped(stop)) return core::ok();
     std::vector<int64_t> slice(ids.begin() + start,
@@ -109,6 +132,7 @@ core::Result<void> EmbeddingIndexer::embed_ids(const std::vector<int64_t>& ids, 
       LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
       LM_ASSIGN_OR_RETURN(docs, load_docs(*conn, slice));
     }
+    const bool last = start + batch >= ids.size();
     if (docs.empty()) continue;  // deleted meanwhile
     std::vector<std::string> texts;
     texts.reserve(docs.size());
@@ -119,10 +143,12 @@ core::Result<void> EmbeddingIndexer::embed_ids(const std::vector<int64_t>& ids, 
     for (size_t i = 0; i < docs.size(); ++i) {
       rows.push_back({docs[i].id, embedding_text_hash(docs[i]), std::move(vectors[i]), 0});
     }
-    LM_TRY(vectors_.write(rows));
+    LM_TRY(vectors_.write(rows, last ? finish : TxStep{}));
+    finished = finished || (last && finish);
     stats.embedded += static_cast<int64_t>(rows.size());
     if (progress) progress(stats);
   }
+  if (finish && !finished && !stopped(stop)) LM_TRY(store::with_transaction(store_, finish));
   return core::ok();
 }
 

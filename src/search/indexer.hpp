@@ -58,11 +58,21 @@ class EmbeddingIndexer {
                                          const std::atomic<bool>* stop = nullptr,
                                          const Progress& progress = {});
 
+  // The same for the given books (a job's batch): embeds those whose vector is missing or
+  // stale. `finish` runs inside the transaction of the last write, or in one of its own when
+  // nothing needed a vector, so a job's bookkeeping commits with its effect. Interrupted by
+  // *stop, it fails with kUnavailable (the job is run again; what was written stays current).
+  using TxStep = std::function<core::Result<void>(store::Connection&)>;
+  core::Result<IndexerStats> run_ids(const std::vector<int64_t>& ids,
+                                     const std::atomic<bool>* stop = nullptr,
+                                     const Progress& progress = {}, const TxStep& finish = {});
+
   const std::string& model_id() const { return vectors_.model_id(); }
 
  private:
   core::Result<void> embed_ids(const std::vector<int64_t>& ids, IndexerStats& stats,
-                               const std::atomic<bool>* stop, const Progress& progress);
+                               const std::atomic<bool>* stop, const Progress& progress,
+                               const TxStep& finish = {});
 
   store::Store& store_;
   ml::SentenceEmbedder& embedder_;

@@ -12,7 +12,7 @@
 
 #include "catalog/catalog_service.hpp"
 #include "core/result.hpp"
-#include "search/background_embedder.hpp"
+#include "search/embed_jobs.hpp"
 #include "search/lexical_index.hpp"
 #include "search/pipeline.hpp"
 #include "search/request_log.hpp"
@@ -51,8 +51,8 @@ class SearchService {
   const SearchIndex& index() const { return index_; }
   catalog::CatalogService& catalog() const { return catalog_; }
   // The in-process embedder whose progress /search/status shows (none: not shown).
-  void set_embedder(const BackgroundEmbedder* e) { embedder_ = e; }
-  const BackgroundEmbedder* embedder() const { return embedder_; }
+  void set_embedder(const EmbedJobs* e) { embedder_ = e; }
+  const EmbedJobs* embedder() const { return embedder_; }
 
   // 503 (unavailable) while the lexical index is first built.
   core::Result<SearchResponse> search(const SearchRequest& request, const std::string& request_id,
@@ -78,7 +78,7 @@ class SearchService {
   const Pipeline& pipeline_;
   RequestLog* log_;
   PipelineConfig defaults_;
-  const BackgroundEmbedder* embedder_ = nullptr;
+  const EmbedJobs* embedder_ = nullptr;
 };
 
 }  // namespace libromind::search

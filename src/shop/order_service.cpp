@@ -9,6 +9,7 @@
 #include "catalog/importer.hpp"
 #include "core/crypto.hpp"
 #include "core/text.hpp"
+#include "jobs/kinds.hpp"
 #include "shop/cart_service.hpp"
 #include "telemetry/log.hpp"
 
@@ -302,9 +303,16 @@ core::Result<int64_t> OrderService::place(const CheckoutRequest& req,
     LM_TRY(conn.exec(
         "UPDATE books SET change_seq = $1 WHERE id IN " + store::placeholder_list(2, lines.size()),
         ids));
+    if (emails_) LM_TRY(jobs::enqueue(conn, jobs::send_email(order_pk)));
     return core::ok();
   }));
+  if (emails_ && queue_ != nullptr) queue_->notify();
   return order_pk;
+}
+
+core::Result<Order> OrderService::get_by_pk(int64_t pk) {
+  LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kRead));
+  return load(*conn, pk, true);
 }
 
 core::Result<Order> OrderService::load(store::Connection& conn, int64_t pk, bool with_details) {

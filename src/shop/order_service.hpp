@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "jobs/queue.hpp"
 #include "shop/payment.hpp"
 #include "store/store.hpp"
 
@@ -115,6 +116,14 @@ class OrderService {
   // order along transition_allowed(). Cancelling restocks and refunds.
   core::Result<Order> set_status(const Viewer& viewer, const std::string& id,
                                  const std::string& status);
+  // The order by its internal id, with lines and events (for jobs; no viewer check).
+  core::Result<Order> get_by_pk(int64_t pk);
+  // From now on every new order enqueues its confirmation e-mail (send_email) in its own
+  // transaction; `queue` is woken after the commit.
+  void enable_confirmation_emails(jobs::Queue* queue) {
+    emails_ = true;
+    queue_ = queue;
+  }
 
  private:
   core::Result<Placed> attempt(const CheckoutRequest& request);
@@ -128,6 +137,8 @@ class OrderService {
 
   store::Store& store_;
   PaymentProvider& payments_;
+  bool emails_ = false;
+  jobs::Queue* queue_ = nullptr;
 };
 
 }  // namespace libromind::shop

@@ -71,6 +71,16 @@ bool parse_log_level(std::string_view s, LogLevel& out) {
 }
 
 std::string utc_timestamp_ms() { return format_time(true); }
+
+std::string utc_timestamp_ms(int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(unix_ms % 1000));
+  return buf;
+}
 std::string utc_timestamp() { return format_time(false); }
 
 void log(LogLevel level, std::string_view event, nlohmann::json fields) {

@@ -35,6 +35,8 @@ inline void log_error(std::string_view e, nlohmann::json f = nlohmann::json::obj
 
 // UTC timestamp with milliseconds, RFC 3339 ("2026-11-24T01:02:03.456Z").
 std::string utc_timestamp_ms();
+// The same for a time in Unix milliseconds (the jobs and imports tables' times).
+std::string utc_timestamp_ms(int64_t unix_ms);
 // UTC timestamp with seconds ("2026-11-24T01:02:03Z"), the store's timestamp format.
 std::string utc_timestamp();
 

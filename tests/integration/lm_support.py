@@ -118,6 +118,11 @@ class ServerProcess:
         self._index_dir = tempfile.mkdtemp(prefix="lm-index-")
         full_env["LIBROMIND_INDEX_DIR"] = self._index_dir
         full_env["LIBROMIND_EMBED_IN_BACKGROUND"] = "false"
+        # Jobs run in the server on both stores (the worker suites start `libromind worker`
+        # processes against a server with --worker off), and uploads wait in a private dir.
+        full_env["LIBROMIND_WORKER"] = "on"
+        self._upload_dir = tempfile.mkdtemp(prefix="lm-uploads-")
+        full_env["LIBROMIND_UPLOAD_DIR"] = self._upload_dir
         if env:
             full_env.update(env)
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -217,6 +222,7 @@ class ServerProcess:
         self._t_out.join(5)
         self._t_err.join(5)
         shutil.rmtree(self._index_dir, ignore_errors=True)
+        shutil.rmtree(self._upload_dir, ignore_errors=True)
 
     def __enter__(self):
         return self

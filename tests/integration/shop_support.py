@@ -348,6 +348,19 @@ class Shop:
             rows.append(tuple(_pg_value(v) for v in text.split("|")))
         return rows
 
+    def execute(self, query: str) -> None:
+        """A write straight on the store (tests that set up states the API cannot make)."""
+        if self.url.startswith("sqlite://"):
+            con = sqlite3.connect(self.url[len("sqlite://"):], timeout=10)
+            try:
+                con.execute(query)
+                con.commit()
+            finally:
+                con.close()
+            return
+        from conftest import psql
+        psql(self.url, query)
+
     def scalar(self, query: str):
         rows = self.sql(query)
         assert len(rows) == 1 and len(rows[0]) == 1, rows
