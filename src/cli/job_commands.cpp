@@ -2,10 +2,14 @@
 
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 #include "cli/flags.hpp"
 #include "cli/search_stack.hpp"
 #include "core/text.hpp"
+#include "http/handlers/ops_handlers.hpp"
+#include "http/middleware.hpp"
+#include "http/server.hpp"
 #include "jobs/kinds.hpp"
 #include "shop/payment.hpp"
 #include "store/migrations.hpp"
@@ -144,6 +148,7 @@ struct WorkerCommandFlags {
   std::string model_dir = default_model_dir();
   int index_max_tokens = 128;
   int embed_threads = 1;
+  std::string metrics_listen;  // HOST:PORT of /metrics, /healthz, /readyz ("" : none)
 };
 
 int run_worker(WorkerCommandFlags& w) {
@@ -188,7 +193,34 @@ int run_worker(WorkerCommandFlags& w) {
         store, orders, *rt.smtp,
         shop::OrderEmailOptions{.shop_name = w.mail.shop_name, .base_url = w.mail.storefront_url});
   }
+  jobs::register_queue_gauges(metrics, queue);
+
+  // /metrics for Prometheus (and the probes), on a server of its own thread.
+  std::unique_ptr<http::Server> ops;
+  http::Router router;
+  http::Pipeline pipeline;
+  std::thread ops_thread;
+  if (!w.metrics_listen.empty()) {
+    const auto colon = w.metrics_listen.rfind(':');
+    auto port = colon == std::string::npos ? std::nullopt
+                                           : core::parse_int(w.metrics_listen.substr(colon + 1));
+    if (!port || *port < 0 || *port > 65535) {
+      return fail("--metrics-listen must be HOST:PORT, got '" + w.metrics_listen + "'");
+    }
+    http::register_ops_routes(router, store, metrics, {});
+    pipeline.add(std::make_unique<http::RequestIdMiddleware>());
+    http::ServerOptions so;
+    so.host = w.metrics_listen.substr(0, colon);
+    so.port = static_cast<uint16_t>(*port);
+    so.access_log = false;
+    so.blocking_threads = 1;
+    ops = std::make_unique<http::Server>(so, router, pipeline, metrics);
+    if (auto r = ops->bind(); !r) return fail("--metrics-listen: " + r.error().message);
+    ops_thread = std::thread([&ops] { ops->run(); });
+  }
   if (auto r = rt.start_worker(queue, w.worker, &job_metrics, 0); !r) {
+    if (ops) ops->stop();
+    if (ops_thread.joinable()) ops_thread.join();
     return fail(r.error().message);
   }
   int sig = 0;
@@ -196,6 +228,8 @@ int run_worker(WorkerCommandFlags& w) {
   telemetry::log_info("worker_stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                                           {"running", rt.worker->running()}});
   rt.stop();
+  if (ops) ops->stop();
+  if (ops_thread.joinable()) ops_thread.join();
   telemetry::log_info("worker_stopped", {{"completed", rt.worker->completed()}});
   return 0;
 }
@@ -218,6 +252,9 @@ void add_job_commands(CLI::App& app, int& exit_code) {
       ->envname("LIBROMIND_INDEX_MAX_TOKENS")
       ->check(CLI::Range(16, 512))
       ->capture_default_str();
+  cmd->add_option("--metrics-listen", w->metrics_listen,
+                  "Serve /metrics, /healthz and /readyz on HOST:PORT (default: not at all)")
+      ->envname("LIBROMIND_WORKER_METRICS_LISTEN");
   cmd->add_option("--embed-threads", w->embed_threads, "Threads of the embedder")
       ->envname("LIBROMIND_EMBED_THREADS")
       ->check(CLI::Range(1, 64))

@@ -246,6 +246,7 @@ void Worker::run_one(const std::shared_ptr<Running>& r) {
     }
   }
   const double seconds = seconds_since(t0);
+  r->finishing = true;  // a heartbeat from now on may find the job finished: not a lost claim
   if (r->released) {
     record_finish(job, "released", seconds);
     return;  // given back at the shutdown deadline; its outcome is not ours to write
@@ -297,9 +298,9 @@ void Worker::heartbeat_loop() {
     auto running = in_flight_;
     lock.unlock();
     for (const auto& r : running) {
-      if (r->released) continue;
+      if (r->released || r->finishing) continue;
       auto ok = queue_.heartbeat(r->claim, options_.lease);
-      if (ok && !*ok) {
+      if (ok && !*ok && !r->finishing) {
         // Cancelled by an operator, or reclaimed after a lapse: the handler should stop.
         r->stop = true;
         telemetry::log_warn("job_claim_lost", {{"job_id", r->claim.job.id},

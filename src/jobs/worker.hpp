@@ -112,6 +112,7 @@ class Worker {
     Claim claim;
     std::atomic<bool> stop{false};
     std::atomic<bool> released{false};
+    std::atomic<bool> finishing{false};  // the handler returned; its outcome is being written
   };
 
   void dispatch_loop();

@@ -9,10 +9,12 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -68,6 +70,12 @@ class WorkerProcess:
             self.proc.wait(timeout)
         self._t.join(5)
         return self.proc.returncode
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def rows(n: int, prefix: str) -> bytes:
@@ -127,11 +135,24 @@ def test_a_server_without_a_worker_queues_and_a_worker_process_runs(shop, upload
     imp = upload(shop, rows(20, unique("w-")))
     time.sleep(1.0)
     assert get_import(shop, imp["id"])["state"] == "queued"  # nobody runs jobs yet
-    w = WorkerProcess(shop.url, uploads)
+    port = free_port()
+    w = WorkerProcess(shop.url, uploads, "--metrics-listen", f"127.0.0.1:{port}")
     try:
         done = wait_state(shop, imp["id"], {"succeeded", "failed"})
         assert done["state"] == "succeeded" and done["rows"]["inserted"] == 20, done
         assert "import_file" in w.wait_log("worker_started")["kinds"]
+        # The worker's own metrics: what it ran, and the queue as the store has it.
+        deadline = time.monotonic() + 10
+        while True:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+            text = text.decode()
+            if 'libromind_jobs_completed_total{kind="import_file",outcome="succeeded"} 1' in text \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert 'libromind_jobs_completed_total{kind="import_file",outcome="succeeded"} 1' in text
+        assert 'libromind_jobs{kind="import_file",state="succeeded"}' in text
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).status == 200
     finally:
         assert w.stop() == 0
     stopped = w.wait_log("worker_stopped")
