@@ -348,6 +348,18 @@ class Shop:
             rows.append(tuple(_pg_value(v) for v in text.split("|")))
         return rows
 
+    def wait_job(self, job_id: int, state: str, timeout: float = 30.0) -> dict:
+        """GET /api/v1/admin/jobs/{id} until the job is in `state`; returns it."""
+        deadline = time.monotonic() + timeout
+        job = None
+        while time.monotonic() < deadline:
+            job = call(self.client, "GET", f"/api/v1/admin/jobs/{job_id}",
+                       token=self.admin.token).json()
+            if job["state"] == state:
+                return job
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} not {state}: {job}")
+
     def execute(self, query: str) -> None:
         """A write straight on the store (tests that set up states the API cannot make)."""
         if self.url.startswith("sqlite://"):

@@ -4,12 +4,10 @@ queue-depth metrics. Every response is checked against api/openapi.yaml by the c
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
 
-from conftest import psql
 from shop_support import Shop, assert_problem, call
 
 pytestmark = pytest.mark.usefixtures("store")
@@ -22,19 +20,6 @@ def shop(store):
     s.kill()
 
 
-def write(shop: Shop, sql: str) -> None:
-    """A statement straight on the store: the tests make jobs in the states they need."""
-    if shop.url.startswith("sqlite://"):
-        con = sqlite3.connect(shop.url[len("sqlite://"):], timeout=10)
-        try:
-            con.execute(sql)
-            con.commit()
-        finally:
-            con.close()
-    else:
-        psql(shop.url, sql)
-
-
 def add_job(shop: Shop, kind: str, state: str = "queued", *, attempts: int = 0,
             max_attempts: int = 5, last_error: str | None = None, run_at_ms: int | None = None,
             dedup: str | None = None) -> int:
@@ -43,7 +28,7 @@ def add_job(shop: Shop, kind: str, state: str = "queued", *, attempts: int = 0,
     err = "NULL" if last_error is None else "'" + last_error.replace("'", "''") + "'"
     key = "NULL" if dedup is None else f"'{dedup}'"
     finished = now if state in ("succeeded", "dead", "cancelled") else "NULL"
-    write(shop, "INSERT INTO jobs (kind, payload, priority, state, run_at, attempts, max_attempts, "
+    shop.execute("INSERT INTO jobs (kind, payload, priority, state, run_at, attempts, max_attempts, "
                 "last_error, dedup_key, created_at, updated_at, finished_at) VALUES "
                 f"('{kind}', '{{\"n\": 1}}', 0, '{state}', {run_at}, {attempts}, {max_attempts}, "
                 f"{err}, {key}, {now}, {now}, {finished})")
@@ -52,7 +37,7 @@ def add_job(shop: Shop, kind: str, state: str = "queued", *, attempts: int = 0,
 
 
 def clear(shop: Shop) -> None:
-    write(shop, "DELETE FROM jobs")
+    shop.execute("DELETE FROM jobs")
 
 
 def get(shop: Shop, target: str, token: str | None = "admin"):

@@ -125,17 +125,6 @@ def email_job(shop: Shop, order_public_id: str) -> dict:
                 token=shop.admin.token).json()
 
 
-def wait_job(shop: Shop, job_id: int, state: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    job = None
-    while time.monotonic() < deadline:
-        job = call(shop.client, "GET", f"/api/v1/admin/jobs/{job_id}", token=shop.admin.token).json()
-        if job["state"] == state:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} not {state}: {job}")
-
-
 def test_an_order_sends_one_confirmation_with_text_and_html(shop, mailbox):
     user = shop.new_user("mail")
     order = place_order(shop, user, title=f"The <Mailed> Book {unique('m')}")
@@ -152,7 +141,7 @@ def test_an_order_sends_one_confirmation_with_text_and_html(shop, mailbox):
     assert f"https://books.example/orders/{order['id']}" in text
     assert "The &lt;Mailed&gt; Book" in html and "<Mailed>" not in html
     assert "39.98 USD" in html
-    job = wait_job(shop, email_job(shop, order["id"])["id"], "succeeded")
+    job = shop.wait_job(email_job(shop, order["id"])["id"], "succeeded")
     assert job["result"]["sent"] is True
     assert shop.scalar(f"SELECT COUNT(*) FROM order_emails oe JOIN orders o ON o.id = oe.order_id "
                        f"WHERE o.public_id = '{order['id']}'") == 1
@@ -162,11 +151,11 @@ def test_running_the_job_again_sends_nothing(shop, mailbox):
     user = shop.new_user("again")
     order = place_order(shop, user)
     mailbox.wait_for(user.email)
-    job = wait_job(shop, email_job(shop, order["id"])["id"], "succeeded")
+    job = shop.wait_job(email_job(shop, order["id"])["id"], "succeeded")
     shop.execute(f"UPDATE jobs SET state = 'dead' WHERE id = {job['id']}")
     assert call(shop.client, "POST", f"/api/v1/admin/jobs/{job['id']}/retry",
                 token=shop.admin.token).status == 200
-    again = wait_job(shop, job["id"], "succeeded")
+    again = shop.wait_job(job["id"], "succeeded")
     assert again["result"]["sent"] is False and again["result"]["already_sent"]
     time.sleep(0.5)
     assert len(mailbox.for_recipient(user.email)) == 1
@@ -180,7 +169,7 @@ def test_a_server_that_refuses_for_now_gets_the_message_later(shop, mailbox):
     order = place_order(shop, user)
     (env,) = mailbox.wait_for(user.email, timeout=60)
     assert mailbox.refused == refused_before + 1
-    job = wait_job(shop, email_job(shop, order["id"])["id"], "succeeded")
+    job = shop.wait_job(email_job(shop, order["id"])["id"], "succeeded")
     assert job["attempts"] == 2 and "451" in (job["last_error"] or ""), job
     assert parts(env)[0]["Subject"].endswith(order["id"])
 

@@ -106,17 +106,6 @@ def wait_state(shop: Shop, import_id: int, states: set, timeout: float = 90.0) -
     raise AssertionError(f"import {import_id} never reached {states}: {imp}")
 
 
-def wait_job(shop: Shop, job_id: int, state: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    job = None
-    while time.monotonic() < deadline:
-        job = call(shop.client, "GET", f"/api/v1/admin/jobs/{job_id}", token=shop.admin.token).json()
-        if job["state"] == state:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} not {state}: {job}")
-
-
 @pytest.fixture
 def uploads():
     d = tempfile.mkdtemp(prefix="lm-shared-uploads-")
@@ -176,7 +165,7 @@ def test_a_worker_killed_mid_job_loses_it_until_the_lease_expires_and_it_runs_on
         done = wait_state(shop, imp["id"], {"succeeded", "failed"}, timeout=120)
         assert done["state"] == "succeeded", done
         assert time.monotonic() - killed_at >= 3.0  # it waited for the lease (5 s) to run out
-        job = wait_job(shop, imp["job_id"], "succeeded")
+        job = shop.wait_job(imp["job_id"], "succeeded")
         assert job["attempts"] == 2, job
         # Once: every row once, no half of the first attempt left behind.
         assert done["rows"]["inserted"] == n
