@@ -152,7 +152,7 @@ def test_broken_csv_quoting_fails_the_import_with_its_line(shop):
     assert r.status == 202, r
     done = wait_complete(shop, r.json()["id"])
     assert done["state"] == "failed", done
-    assert done["errors"] or done["error"], done
+    assert done["errors"][0]["line"] == 2 and "quote" in done["errors"][0]["message"], done
     assert shop.client.get("/api/v1/books/cq-2").status == 404
 
 
