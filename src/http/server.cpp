@@ -371,6 +371,10 @@ struct Server::Impl {
                      "the request body must be at most " + std::to_string(body_limit) + " bytes",
                      request_id);
     }
+    if (ec == beast::errc::make_error_code(beast::errc::io_error)) {
+      return problem(500, "internal", "Internal error", "the upload could not be stored",
+                     request_id);
+    }
     return problem(400, "malformed-request", "Malformed request", ec.message(), request_id);
   }
 
@@ -411,7 +415,7 @@ struct Server::Impl {
     parser.get().body().open(path.c_str(), beast::file_mode::write_new, ec);
     if (ec) {
       telemetry::log_error("upload_file_failed", {{"path", path}, {"error", ec.message()}});
-      ec = bhttp::error::bad_target;  // answered as a malformed request; nothing was read
+      ec = beast::errc::make_error_code(beast::errc::io_error);  // 500: nothing was read
       co_return std::string();
     }
     stream.expires_after(options.upload_timeout);

@@ -34,6 +34,25 @@ void EmbedJobs::register_handlers(jobs::Handlers& handlers) {
   handlers.add(jobs::kEmbedStale, [this](jobs::JobContext& ctx) { return embed_stale(ctx); });
 }
 
+void EmbedJobs::Turns::take() {
+  std::unique_lock lock(mu_);
+  const uint64_t ticket = next_++;
+  cv_.wait(lock, [&] { return serving_ == ticket; });
+}
+
+void EmbedJobs::Turns::give_back() {
+  {
+    std::lock_guard lock(mu_);
+    ++serving_;
+  }
+  cv_.notify_all();
+}
+
+bool EmbedJobs::Turns::others_waiting() {
+  std::lock_guard lock(mu_);
+  return next_ > serving_ + 1;
+}
+
 EmbedProgress EmbedJobs::progress() const {
   std::lock_guard lock(mu_);
   return progress_;
@@ -45,32 +64,43 @@ bool EmbedJobs::wait_caught_up(std::chrono::milliseconds timeout) const {
 }
 
 core::Result<IndexerStats> EmbedJobs::run(
-    jobs::JobContext& ctx,
+    jobs::JobContext& ctx, bool pass,
     const std::function<core::Result<IndexerStats>(const std::atomic<bool>*,
                                                    const EmbeddingIndexer::Progress&)>& fn) {
-  std::lock_guard turn(embed_mu_);
+  turns_.take();
+  struct GiveBack {
+    Turns& t;
+    ~GiveBack() { t.give_back(); }
+  } give_back{turns_};
   const auto t0 = std::chrono::steady_clock::now();
   double before = 0;
   {
     std::lock_guard lock(mu_);
+    ++active_;
     progress_.running = true;
-    progress_.stale = progress_.embedded = 0;
     before = seconds_embedding_;
   }
   int64_t counted = 0;
   auto on_progress = [&](const IndexerStats& s) {
     const double secs =
         before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::lock_guard lock(mu_);
-    progress_.stale = s.stale;
-    progress_.embedded = s.embedded;
+    std::unique_lock lock(mu_);
+    if (pass && s.stale > 0) {  // a pass that found nothing keeps the last pass's counts
+      progress_.stale = s.stale;
+      progress_.embedded = s.embedded;
+    }
     progress_.total_embedded += s.embedded - counted;
     counted = s.embedded;
     progress_.per_second = secs > 0 ? static_cast<double>(progress_.total_embedded) / secs : 0;
+    lock.unlock();
+    if (turns_.others_waiting()) {  // between two batches: let the waiting job embed first
+      turns_.give_back();
+      turns_.take();
+    }
   };
   auto r = fn(&ctx.stop_flag(), on_progress);
   std::lock_guard lock(mu_);
-  progress_.running = false;
+  progress_.running = --active_ > 0;
   seconds_embedding_ =
       before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (r) {
@@ -94,7 +124,7 @@ core::Result<nlohmann::json> EmbedJobs::embed_books(jobs::JobContext& ctx) {
     };
   }
   LM_ASSIGN_OR_RETURN(auto stats,
-                      run(ctx, [&](const std::atomic<bool>* stop, const auto& progress) {
+                      run(ctx, false, [&](const std::atomic<bool>* stop, const auto& progress) {
                         return indexer_.run_ids(ids, stop, progress, finish);
                       }));
   return nlohmann::json{{"books", stats.books},
@@ -109,7 +139,7 @@ core::Result<nlohmann::json> EmbedJobs::embed_stale(jobs::JobContext& ctx) {
   IndexerStats total;
   for (int pass = 0; pass < 10; ++pass) {
     LM_ASSIGN_OR_RETURN(auto stats,
-                        run(ctx, [&](const std::atomic<bool>* stop, const auto& progress) {
+                        run(ctx, true, [&](const std::atomic<bool>* stop, const auto& progress) {
                           return indexer_.run_full(stop, progress);
                         }));
     if (ctx.should_stop()) return core::Error::unavailable("stopped before the pass finished");

@@ -30,8 +30,8 @@ namespace libromind::search {
 struct EmbedProgress {
   bool running = false;    // an embedding job runs now
   bool caught_up = false;  // an `embed_stale` pass finished in this process
-  int64_t stale = 0;       // vectors to compute in the current job
-  int64_t embedded = 0;    // computed in the current job
+  int64_t stale = 0;       // vectors to compute in the current (or last) catalogue pass
+  int64_t embedded = 0;    // computed in that pass
   int64_t total_embedded = 0;
   double per_second = 0;  // total_embedded over the time spent embedding
   std::string error;      // the last failure ("" when fine)
@@ -54,19 +54,36 @@ class EmbedJobs {
   core::Result<nlohmann::json> embed_stale(jobs::JobContext& ctx);
 
  private:
-  // Runs `fn` with the one embedder (jobs of this process take turns) and keeps the progress.
+  // Runs `fn` with the one embedder (jobs of this process take turns) and keeps the progress;
+  // `pass`: a catalogue pass, whose counts /search/status shows.
   core::Result<IndexerStats> run(
-      jobs::JobContext& ctx,
+      jobs::JobContext& ctx, bool pass,
       const std::function<core::Result<IndexerStats>(const std::atomic<bool>*,
                                                      const EmbeddingIndexer::Progress&)>& fn);
+
+  // Jobs take turns with the one embedder, first come first served; a long catalogue pass
+  // hands its turn to a waiting job after each batch, so a new book's job (and the worker slot
+  // it holds) waits seconds behind it, not the whole pass.
+  class Turns {
+   public:
+    void take();
+    void give_back();
+    bool others_waiting();
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    uint64_t next_ = 0, serving_ = 0;
+  };
 
   store::Store& store_;
   std::unique_ptr<ml::SentenceEmbedder> embedder_;
   EmbeddingIndexer indexer_;
-  std::mutex embed_mu_;  // one job embeds at a time
+  Turns turns_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   EmbedProgress progress_;
+  int active_ = 0;  // jobs embedding now (taking turns)
   double seconds_embedding_ = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "../ml/ml_test_support.hpp"
 #include "catalog/imports.hpp"
@@ -36,8 +37,10 @@ class EmbedJobsTest : public testing::SearchStoreTest {
     o.max_seq_length = 128;
     auto e = ml::SentenceEmbedder::load(embedder_dir(), o);
     ASSERT_TRUE(e) << e.error().message;
-    jobs_ = std::make_unique<EmbedJobs>(
-        *store_, std::make_unique<ml::SentenceEmbedder>(std::move(*e)), model_id_);
+    // Batches of 2, so that a catalogue pass has ten of them.
+    jobs_ =
+        std::make_unique<EmbedJobs>(*store_, std::make_unique<ml::SentenceEmbedder>(std::move(*e)),
+                                    model_id_, IndexerOptions{.batch = 2});
   }
   void reset_services() override { jobs_.reset(); }
 
@@ -130,6 +133,28 @@ TEST_P(EmbedJobsTest, AStoppedJobFailsForARetryAndKeepsWhatItWrote) {
   auto s = run("embed_stale", nlohmann::json::object(), 2, /*stop=*/true);
   ASSERT_FALSE(s);
   EXPECT_FALSE(jobs_->progress().caught_up);
+}
+
+TEST_P(EmbedJobsTest, ABookJobWaitsOneBatchBehindACataloguePassNotTheWholePass) {
+  std::atomic<bool> pass_done{false};
+  std::thread pass([&] {
+    auto r = run("embed_stale", nlohmann::json::object(), 1);
+    EXPECT_TRUE(r) << r.error().message;
+    pass_done = true;
+  });
+  // Once the pass has written its first batch, a job for one book comes in.
+  for (int i = 0; i < 2000 && jobs_->progress().embedded == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GT(jobs_->progress().embedded, 0);
+  auto one = run("embed_books", {{"book_ids", {pk("s-20")}}}, 2);
+  const bool pass_was_running = !pass_done;
+  pass.join();
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_TRUE(pass_was_running) << "the book's job waited for the whole pass";
+  EXPECT_EQ(vectors(), testing::kBookCount);
+  EXPECT_EQ(jobs_->progress().stale, testing::kBookCount);  // the pass's counts, not the job's
+  EXPECT_FALSE(jobs_->progress().running);
 }
 
 TEST_P(EmbedJobsTest, ABadPayloadIsAPermanentError) {
