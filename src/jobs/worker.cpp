@@ -103,28 +103,42 @@ void Worker::stop() {
     std::lock_guard lock(mu_);
     in_flight_.erase(std::remove(in_flight_.begin(), in_flight_.end(), r), in_flight_.end());
   }
-  // Running jobs get until the deadline to finish.
-  {
-    std::unique_lock lock(mu_);
-    slot_cv_.wait_for(lock, options_.shutdown_deadline, [&] { return in_flight_.empty(); });
-    for (const auto& r : in_flight_) {
-      r->stop = true;  // past the deadline: stop at the next safe point, and give it back
-      r->released = true;
+  auto give_back = [&](const std::vector<std::shared_ptr<Running>>& jobs, const char* reason) {
+    for (const auto& r : jobs) {
+      auto released = queue_.release(r->claim);
+      telemetry::log_warn("job_released", {{"job_id", r->claim.job.id},
+                                           {"kind", r->claim.job.kind},
+                                           {"worker_id", options_.worker_id},
+                                           {"released", released && *released},
+                                           {"reason", reason}});
     }
-  }
-  std::vector<std::shared_ptr<Running>> late;
+  };
+  // Interruptible jobs stop at once; the others get until the deadline to finish.
+  std::vector<std::shared_ptr<Running>> interrupted, late;
   {
     std::lock_guard lock(mu_);
-    late = in_flight_;
+    for (const auto& r : in_flight_) {
+      if (!handlers_.interruptible(r->claim.job.kind)) continue;
+      r->stop = true;
+      r->released = true;
+      interrupted.push_back(r);
+    }
   }
-  for (const auto& r : late) {
-    auto released = queue_.release(r->claim);
-    telemetry::log_warn("job_released", {{"job_id", r->claim.job.id},
-                                         {"kind", r->claim.job.kind},
-                                         {"worker_id", options_.worker_id},
-                                         {"released", released && *released},
-                                         {"reason", "shutdown deadline"}});
+  give_back(interrupted, "stopping (interruptible)");
+  {
+    std::unique_lock lock(mu_);
+    slot_cv_.wait_for(lock, options_.shutdown_deadline, [&] {
+      return std::all_of(in_flight_.begin(), in_flight_.end(),
+                         [](const auto& r) { return r->released.load(); });
+    });
+    for (const auto& r : in_flight_) {
+      if (r->released) continue;
+      r->stop = true;  // past the deadline: stop at the next safe point, and give it back
+      r->released = true;
+      late.push_back(r);
+    }
   }
+  give_back(late, "shutdown deadline");
   {
     std::lock_guard lock(mu_);
     terminate_ = true;

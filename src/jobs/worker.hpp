@@ -19,6 +19,7 @@
 // help); any other error is retried with backoff until the job's last attempt.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -56,7 +57,16 @@ using Handler = std::function<core::Result<nlohmann::json>(JobContext&)>;
 
 class Handlers {
  public:
-  void add(const std::string& kind, Handler handler) { map_[kind] = std::move(handler); }
+  // `interruptible`: a stopping worker tells the job to stop at once and gives it back, instead
+  // of letting it run until the shutdown deadline (for long jobs that may stop anywhere, such
+  // as a catalogue embedding pass).
+  void add(const std::string& kind, Handler handler, bool interruptible = false) {
+    map_[kind] = std::move(handler);
+    if (interruptible) interruptible_.push_back(kind);
+  }
+  bool interruptible(const std::string& kind) const {
+    return std::find(interruptible_.begin(), interruptible_.end(), kind) != interruptible_.end();
+  }
   const Handler* find(const std::string& kind) const {
     auto it = map_.find(kind);
     return it == map_.end() ? nullptr : &it->second;
@@ -69,6 +79,7 @@ class Handlers {
 
  private:
   std::map<std::string, Handler> map_;
+  std::vector<std::string> interruptible_;
 };
 
 struct WorkerOptions {
@@ -99,8 +110,9 @@ class Worker {
 
   // Refuses kinds without a handler.
   core::Result<void> start();
-  // Stops claiming, waits up to the shutdown deadline for running jobs, then tells the rest to
-  // stop and releases their claims (queued again, the attempt not counted), and joins.
+  // Stops claiming, gives interruptible jobs back at once, waits up to the shutdown deadline
+  // for the other running jobs, then tells the rest to stop and releases their claims (queued
+  // again, the attempt not counted), and joins.
   void stop();
 
   const std::string& id() const { return options_.worker_id; }

@@ -30,8 +30,12 @@ EmbedJobs::EmbedJobs(store::Store& store, std::unique_ptr<ml::SentenceEmbedder> 
       indexer_(store, *embedder_, std::move(model_id), options) {}
 
 void EmbedJobs::register_handlers(jobs::Handlers& handlers) {
-  handlers.add(jobs::kEmbedBooks, [this](jobs::JobContext& ctx) { return embed_books(ctx); });
-  handlers.add(jobs::kEmbedStale, [this](jobs::JobContext& ctx) { return embed_stale(ctx); });
+  // Both may stop between any two batches (what was written stays current), so a stopping
+  // worker gives them back at once rather than after its shutdown deadline.
+  handlers.add(
+      jobs::kEmbedBooks, [this](jobs::JobContext& ctx) { return embed_books(ctx); }, true);
+  handlers.add(
+      jobs::kEmbedStale, [this](jobs::JobContext& ctx) { return embed_stale(ctx); }, true);
 }
 
 void EmbedJobs::Turns::take() {

@@ -160,6 +160,40 @@ TEST_P(WorkerTest, stop_releases_a_job_that_outlives_the_deadline) {
   EXPECT_EQ(job->attempts, 0);
 }
 
+TEST_P(WorkerTest, stop_gives_an_interruptible_job_back_at_once_and_lets_others_finish) {
+  Handlers h;
+  std::atomic<bool> long_started{false}, short_started{false}, short_done{false};
+  h.add(
+      "pass",
+      [&](JobContext& ctx) -> core::Result<nlohmann::json> {
+        long_started = true;
+        while (!ctx.should_stop()) std::this_thread::sleep_for(5ms);
+        return core::Error::unavailable("stopped");
+      },
+      /*interruptible=*/true);
+  h.add("short", [&](JobContext&) -> core::Result<nlohmann::json> {
+    short_started = true;
+    std::this_thread::sleep_for(300ms);
+    short_done = true;
+    return nlohmann::json{{"ok", true}};
+  });
+  WorkerOptions o = fast();
+  o.shutdown_deadline = 30s;  // far beyond what either may take here
+  Worker w(*queue_, std::move(h), o);
+  ASSERT_TRUE(w.start());
+  const int64_t pass = enqueue("pass");
+  const int64_t other = enqueue("short");
+  ASSERT_TRUE(eventually([&] { return long_started && short_started; }));
+  const auto t0 = std::chrono::steady_clock::now();
+  w.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);  // not the 30 s deadline
+  EXPECT_TRUE(short_done.load());
+  EXPECT_EQ(state(other), JobState::kSucceeded);
+  auto job = queue_->get(pass);
+  EXPECT_EQ(job->state, JobState::kQueued);  // given back, the attempt not counted
+  EXPECT_EQ(job->attempts, 0);
+}
+
 TEST_P(WorkerTest, an_enqueue_in_this_process_wakes_the_worker_without_waiting_for_the_poll) {
   Handlers h;
   h.add("noop", [](JobContext&) -> core::Result<nlohmann::json> { return nlohmann::json{}; });
