@@ -437,6 +437,9 @@ core::Result<ImportReport> import_files(store::Store& store, const std::vector<s
         }
         continue;
       }
+      if (options.stop && report.records_read % 500 == 0 && options.stop->load()) {
+        return fail(core::Error::unavailable("the import was stopped; nothing was written"));
+      }
       if (!writing) continue;  // keep reading to report every error
       batch.push_back(prepare(std::move(rec->record()), rec->line, src.name));
       if (batch.size() >= options.batch_size) {

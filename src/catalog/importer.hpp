@@ -6,6 +6,7 @@
 //   LM_ASSIGN_OR_RETURN(auto report, catalog::import_files(store, {"books.jsonl"}, opts));
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct ImportOptions {
   size_t batch_size = 500;             // records per upsert statement batch
   size_t max_reported_errors = 1000;   // errors kept in the report (all are counted)
   std::function<void(int64_t records_read)> progress;  // called after each batch
+  // Checked after each batch: once true, the import rolls back and fails with kUnavailable
+  // (a job's worker is stopping; the whole import runs again later).
+  const std::atomic<bool>* stop = nullptr;
   // Runs inside the import's transaction just before it commits (not on a dry run or an
   // aborted import): what must commit with the books, e.g. their embedding jobs.
   std::function<core::Result<void>(store::Connection&, const ImportReport&)> before_commit;

@@ -297,6 +297,7 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
   ImportOptions opts;
   opts.on_error = row.rec.on_error == "skip" ? OnError::kSkip : OnError::kAbort;
   opts.max_reported_errors = options_.max_reported_errors;
+  opts.stop = &ctx.stop_flag();  // a stopping worker's import rolls back and runs again later
   opts.progress = [&](int64_t read) {
     std::lock_guard lock(mu_);
     live_rows_[id] = read;
@@ -321,6 +322,16 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
          Value{id}});
   };
   auto report = import_files(store_, {row.path}, opts);
+  if (!report && ctx.should_stop()) {
+    // The worker is stopping (or lost the claim): nothing was written, the job runs again.
+    (void)store::with_transaction(store_, [&](store::Connection& tx) {
+      return run_sql(tx,
+                     "UPDATE imports SET state = 'queued', updated_at = $1 WHERE id = $2 AND "
+                     "state = 'running'",
+                     {Value{jobs::Queue::now_ms()}, Value{id}});
+    });
+    return report.error();
+  }
   if (!report) {
     const bool last =
         ctx.job().attempts >= ctx.job().max_attempts || jobs::is_permanent(report.error());

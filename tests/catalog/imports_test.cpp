@@ -182,6 +182,28 @@ TEST_P(ImportsTest, RunningTheJobAgainChangesNothing) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'embed_books'"), 1);
 }
 
+TEST_P(ImportsTest, AStoppingWorkersImportRollsBackAndIsQueuedAgain) {
+  auto rec = imports_->create(file(books(1200, "st-")), {.format = Format::kJsonLines});
+  ASSERT_TRUE(rec);
+  auto claims = queue_->claim("test-worker", {jobs::kImportFile}, 1, std::chrono::seconds(30));
+  ASSERT_TRUE(claims && claims->size() == 1);
+  std::atomic<bool> stop{true};
+  jobs::JobContext ctx((*claims)[0], stop);
+  auto r = imports_->run(ctx);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::ErrorCode::kUnavailable);
+  EXPECT_FALSE(jobs::is_permanent(r.error()));
+  auto now = imports_->get(rec->id);
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->state, "queued");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM books"), 0);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'embed_books'"), 0);
+  // The file is kept for the next attempt, which imports everything.
+  ASSERT_TRUE(queue_->release((*claims)[0]));
+  ASSERT_TRUE(run_job());
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM books"), 1200);
+}
+
 TEST_P(ImportsTest, AJobWhoseFileIsGoneIsAPermanentError) {
   auto rec = imports_->create(file(books(1, "g-")), {.format = Format::kJsonLines});
   ASSERT_TRUE(rec);
