@@ -27,7 +27,7 @@ void add_worker_flags(CLI::App& cmd, WorkerFlags& f, bool serve) {
         ->check(CLI::IsMember({"auto", "on", "off"}))
         ->capture_default_str();
   }
-  const std::string env = serve ? "LIBROMIND_WORKER_" : "LIBROMIND_WORKER_";
+  const std::string env = "LIBROMIND_WORKER_";  // the same twins for serve and worker
   cmd.add_option(p + "concurrency", f.concurrency, "Jobs run at once")
       ->envname(env + "CONCURRENCY")
       ->check(CLI::Range(1, 64))
