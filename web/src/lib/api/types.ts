@@ -1,0 +1,31 @@
+// Wire types, named: every one comes from the generated schema (api/openapi.yaml).
+import type { components } from "./schema";
+
+type S = components["schemas"];
+export type Book = S["Book"];
+export type BookSummary = S["BookSummary"];
+export type BookPage = S["BookPage"];
+export type Genre = S["Genre"];
+export type SearchResponse = S["SearchResponse"];
+export type SearchItem = S["SearchItem"];
+export type SnippetPart = S["SnippetPart"];
+export type Cart = S["Cart"];
+export type CartLine = S["CartLine"];
+export type Order = S["Order"];
+export type OrderSummary = S["OrderSummary"];
+export type OrderPage = S["OrderPage"];
+export type Session = S["Session"];
+export type User = S["User"];
+export type Problem = S["Problem"];
+export type FeedbackStats = S["FeedbackStats"];
+export type Vote = S["Vote"];
+export type Job = S["Job"];
+export type JobState = S["JobState"];
+export type Import = S["Import"];
+export type RecommendationRequest = S["RecommendationRequest"];
+export type RecommendationToken = S["RecommendationToken"];
+export type RecommendationDone = S["RecommendationDone"];
+export type JobPage = S["JobPage"];
+export type JobStats = S["JobStats"];
+export type ImportPage = S["ImportPage"];
+export type GenrePage = S["GenrePage"];
