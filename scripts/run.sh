@@ -54,9 +54,19 @@ if [ -z "${LIBROMIND_LLM_URL:-}" ] && [ "${LIBROMIND_LLM:-on}" != off ]; then
 fi
 stop_llm() { [ -z "$llm_started" ] || scripts/llm-server.sh stop var/llm >/dev/null 2>&1 || true; }
 
+# The storefront (web/, Next.js) in front of the API: it forwards /api to the service, so the
+# service believes the X-Forwarded-For of the loopback peer (login throttling per shopper).
+# LIBROMIND_WEB=off serves the API alone.
+web_listen=${LIBROMIND_WEB_LISTEN:-127.0.0.1:3000}
+if [ "${LIBROMIND_WEB:-on}" != off ]; then
+  scripts/web.sh build
+  export LIBROMIND_TRUSTED_PROXIES=${LIBROMIND_TRUSTED_PROXIES:-127.0.0.1,::1}
+fi
+
 host=${LIBROMIND_LISTEN%:*}
 port=${LIBROMIND_LISTEN##*:}
 echo "" >&2
+[ "${LIBROMIND_WEB:-on}" = off ] || echo "  Storefront:      http://$web_listen/" >&2
 echo "  Libro-Mind API:  http://$host:$port/api/v1/books" >&2
 echo "  Search:          http://$host:$port/api/v1/search?q=whaling+voyages+in+the+arctic" >&2
 echo "  Search status:   http://$host:$port/api/v1/search/status  (book vectors are computed in" >&2
@@ -68,9 +78,15 @@ echo "  Health:          http://$host:$port/readyz   Metrics: http://$host:$port
 echo "  Admin account:   $admin_email (password in $secrets/admin-password)" >&2
 echo "" >&2
 # Not exec: the model server this script started is stopped when the service ends.
-trap 'stop_llm' EXIT
+web_pid=
+stop_web() { [ -z "$web_pid" ] || kill -TERM "$web_pid" 2>/dev/null || true; }
+trap 'stop_web; stop_llm' EXIT
 "$bin" serve &
 serve_pid=$!
+if [ "${LIBROMIND_WEB:-on}" != off ]; then
+  LIBROMIND_API_URL="http://$host:$port" LIBROMIND_WEB_LISTEN="$web_listen" scripts/web.sh start &
+  web_pid=$!
+fi
 trap 'kill -TERM "$serve_pid" 2>/dev/null; wait "$serve_pid"; exit 143' TERM
 trap 'kill -INT "$serve_pid" 2>/dev/null; wait "$serve_pid"; exit 130' INT
 wait "$serve_pid"

