@@ -6,6 +6,8 @@
 #   scripts/web.sh start     # build + next start (LIBROMIND_WEB_LISTEN, LIBROMIND_API_URL)
 set -euo pipefail
 cd "$(dirname "$0")/../web"
+# No usage reports from Next.js (this machine reaches no such host anyway).
+export NEXT_TELEMETRY_DISABLED=1
 
 need_node() {
   command -v node >/dev/null && command -v npm >/dev/null || {
