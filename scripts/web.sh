@@ -47,7 +47,8 @@ case "${1:-}" in
   start)
     build
     listen=${LIBROMIND_WEB_LISTEN:-127.0.0.1:3000}
-    exec npx next start -H "${listen%:*}" -p "${listen##*:}"
+    # exec node, not npx: the PID the caller holds is the server itself, so its TERM stops it.
+    exec node node_modules/next/dist/bin/next start -H "${listen%:*}" -p "${listen##*:}"
     ;;
   *) echo "usage: $0 install|build|check|start" >&2; exit 2 ;;
 esac
