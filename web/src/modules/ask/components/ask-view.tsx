@@ -107,7 +107,11 @@ export function AskView() {
           {answer.results.items.map((item) => (
             <li key={item.book.id} className="space-y-2" data-testid="pick">
               <BookCard book={item.book} />
-              <p className="min-h-12 whitespace-pre-line pl-2 text-stone-800" data-testid="explanation">
+              {/* The box is there before its first token, so streamed text never moves the other picks. */}
+              <p
+                className={`whitespace-pre-line pl-2 text-stone-800 ${answer.state === "error" && !answer.paragraphs[item.book.id] ? "hidden" : "min-h-12"}`}
+                data-testid="explanation"
+              >
                 {answer.paragraphs[item.book.id] ?? ""}
               </p>
               <VoteButtons requestId={answer.results!.request_id} bookId={item.book.id} query={answer.query} />

@@ -36,7 +36,7 @@ export function VoteButtons({ requestId, bookId, query }: { requestId: string; b
           onClick={() => m.mutate(v)}
           className={`rounded border px-3 py-1 text-sm ${shown === v ? "border-amber-700 bg-amber-100" : "bg-white"}`}
         >
-          {v === "up" ? "👍 Good pick" : "👎 Not for me"}
+          {v === "up" ? "Good pick" : "Not for me"}
         </button>
       ))}
       {m.isError && <span role="alert" className="text-sm text-red-700">Your vote was not saved: {m.error.message}</span>}
