@@ -45,3 +45,28 @@ describe("readSse", () => {
     expect(events).toEqual([{ event: "token", data: "café ✓" }]);
   });
 });
+
+describe("SseParser on random input", () => {
+  // A small fuzz: arbitrary text from the stream's own alphabet never throws, and however it is
+  // cut into chunks it gives the same events as in one piece.
+  const alphabet = ["event: ", "data: ", "id: ", ":", "\n", "\r", "\r\n", "x", "é", " ", "token", "\0"];
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  it("is chunking-independent and never throws", () => {
+    for (let round = 0; round < 500; round++) {
+      let text = "";
+      for (let i = rand(60); i > 0; i--) text += alphabet[rand(alphabet.length)];
+      const whole = new SseParser().push(text);
+      const p = new SseParser();
+      const parts = [];
+      for (let at = 0; at < text.length; ) {
+        const len = 1 + rand(5);
+        parts.push(...p.push(text.slice(at, at + len)));
+        at += len;
+      }
+      // A CR at the very end is held back for a possible LF in both cases alike.
+      expect(parts).toEqual(whole);
+    }
+  });
+});
+

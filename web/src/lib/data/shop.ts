@@ -1,6 +1,6 @@
 // Browser-side calls (cart, orders, feedback, session), through the storefront's /api proxy.
 import { ApiError, apiClient, isProblem, unwrap } from "@/lib/api/client";
-import type { Cart, Order, OrderPage, SearchResponse, User, Vote } from "@/lib/api/types";
+import type { Cart, Order, OrderPage, User, Vote } from "@/lib/api/types";
 
 const api = () => apiClient(typeof window === "undefined" ? "http://localhost" : window.location.origin);
 
@@ -75,5 +75,3 @@ export async function suggest(q: string): Promise<{ id: string; title: string; a
   if (q.trim() === "") return [];
   return unwrap(await api().GET("/api/v1/suggest", { params: { query: { q, limit: 8 } } })).items;
 }
-
-export type { SearchResponse };

@@ -52,6 +52,17 @@ export function readCookie(header: string | null, name: string): string | undefi
   return undefined;
 }
 
+// What the service needs to know of the browser besides the bearer token: its anonymous cart
+// (merged at sign-in) and its address, which the service believes from the storefront (its
+// --trusted-proxies) for login throttling per shopper.
+export function clientHeaders(req: Request, headers: Headers): Headers {
+  const cart = readCookie(req.headers.get("cookie"), "lm_cart");
+  if (cart) headers.set("cookie", `lm_cart=${encodeURIComponent(cart)}`);
+  const client = req.headers.get("x-forwarded-for")?.split(",").pop()?.trim();
+  if (client) headers.set("x-forwarded-for", client);
+  return headers;
+}
+
 // A state-changing call must come from this origin's pages (the cookies are SameSite=Lax,
 // which already keeps other sites' POSTs cookie-less; this is the second lock).
 export function sameOrigin(req: Request): boolean {
@@ -106,12 +117,7 @@ export async function forward(req: Request, path: readonly string[]): Promise<Re
     if (v !== null) headers.set(name, v);
   }
   if (token) headers.set("authorization", `Bearer ${token}`);
-  const cart = readCookie(cookieHeader, "lm_cart");
-  if (cart) headers.set("cookie", `lm_cart=${encodeURIComponent(cart)}`);
-  // The service throttles logins per client address and trusts this header from the storefront
-  // (its --trusted-proxies).
-  const client = req.headers.get("x-forwarded-for")?.split(",").pop()?.trim();
-  if (client) headers.set("x-forwarded-for", client);
+  clientHeaders(req, headers);
   // Compression is the storefront's business; the service's bytes pass through as they are.
   headers.set("accept-encoding", "identity");
 

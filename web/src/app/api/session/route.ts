@@ -2,7 +2,7 @@
 // in HttpOnly cookies (src/lib/server/session.ts); the page only ever sees the user.
 import { serverApiUrl } from "@/lib/api/client";
 import type { Session, User } from "@/lib/api/types";
-import { isSecure, problem, readCookie, sameOrigin, withCookies } from "@/lib/server/proxy";
+import { clientHeaders, isSecure, problem, readCookie, sameOrigin, withCookies } from "@/lib/server/proxy";
 import { ACCESS_COOKIE, REFRESH_COOKIE, clearedCookies, resolveAccess, sessionCookies } from "@/lib/server/session";
 
 export const dynamic = "force-dynamic";
@@ -40,11 +40,7 @@ export async function GET(req: Request): Promise<Response> {
 
 export async function POST(req: Request): Promise<Response> {
   if (!sameOrigin(req)) return problem(403, "/problems/forbidden", "Cross-origin request refused");
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  const cart = readCookie(req.headers.get("cookie"), "lm_cart");
-  if (cart) headers.cookie = `lm_cart=${encodeURIComponent(cart)}`;
-  const client = req.headers.get("x-forwarded-for")?.split(",").pop()?.trim();
-  if (client) headers["x-forwarded-for"] = client;
+  const headers = clientHeaders(req, new Headers({ "content-type": "application/json" }));
   const upstream = await fetch(`${serverApiUrl()}/api/v1/auth/login`, {
     method: "POST",
     headers,
