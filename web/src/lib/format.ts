@@ -3,6 +3,13 @@ export function formatPrice(cents: number, currency = "USD", locale = "en-US"): 
   return new Intl.NumberFormat(locale, { style: "currency", currency }).format(cents / 100);
 }
 
+// A timestamp as a date and time in the reader's time zone, e.g. "Mar 4, 2026, 2:05 PM".
+export function formatDate(iso: string, locale = "en-US"): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(d);
+}
+
 export function authorNames(authors: ReadonlyArray<{ name: string }>): string {
   return authors.map((a) => a.name).join(", ");
 }

@@ -1,5 +1,6 @@
 // Browser-side calls (cart, orders, feedback, session), through the storefront's /api proxy.
 import { ApiError, apiClient, isProblem, unwrap } from "@/lib/api/client";
+import type { components } from "@/lib/api/schema";
 import type { Cart, Order, OrderPage, User, Vote } from "@/lib/api/types";
 
 const api = () => apiClient(typeof window === "undefined" ? "http://localhost" : window.location.origin);
@@ -20,10 +21,9 @@ export const setCartQuantity = async (bookId: string, quantity: number): Promise
 export const removeFromCart = async (bookId: string): Promise<Cart> =>
   unwrap(await api().DELETE("/api/v1/cart/items/{book_id}", { params: { path: { book_id: bookId } } }));
 
-export type CheckoutInput = {
-  shipping: Order["shipping"];
-  payment: { card_number: string; exp_month: number; exp_year: number; cvc: string };
-};
+// The request body of POST /api/v1/orders: shipping, payment and, optionally, the total the
+// shopper saw (the service answers /problems/price-changed when the cart's total differs).
+export type CheckoutInput = components["schemas"]["CheckoutRequest"];
 
 export async function placeOrder(input: CheckoutInput, idempotencyKey: string): Promise<Order> {
   const r = await api().POST("/api/v1/orders", {
@@ -33,10 +33,16 @@ export async function placeOrder(input: CheckoutInput, idempotencyKey: string): 
   return unwrap(r) as Order;
 }
 
-export const listOrders = async (): Promise<OrderPage> => unwrap(await api().GET("/api/v1/orders"));
+// One page of the signed-in user's orders, newest first; pass the previous page's next_cursor.
+export const listOrders = async (cursor?: string): Promise<OrderPage> =>
+  unwrap(await api().GET("/api/v1/orders", { params: { query: cursor ? { cursor } : {} } }));
 
 export const getOrder = async (id: string): Promise<Order> =>
   unwrap(await api().GET("/api/v1/orders/{id}", { params: { path: { id } } }));
+
+// Cancels an order that is pending or paid (409 /problems/invalid-status-transition otherwise).
+export const cancelOrder = async (id: string): Promise<Order> =>
+  unwrap(await api().POST("/api/v1/orders/{id}/cancel", { params: { path: { id } } }));
 
 export async function currentUser(): Promise<User | null> {
   const res = await fetch("/api/session", { cache: "no-store" });

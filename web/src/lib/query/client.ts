@@ -15,7 +15,9 @@ export function getQueryClient(): QueryClient {
 export const queryKeys = {
   cart: ["cart"] as const,
   user: ["user"] as const,
+  // Everything about orders starts with "orders", so invalidating `orders` refreshes all of it.
   orders: ["orders"] as const,
+  orderList: ["orders", "list"] as const,
   order: (id: string) => ["orders", id] as const,
   suggest: (q: string) => ["suggest", q] as const,
   votes: (requestId: string) => ["votes", requestId] as const,

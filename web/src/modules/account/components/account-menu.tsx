@@ -20,6 +20,14 @@ export function AccountMenu() {
   }
   return (
     <div className="flex items-center gap-1">
+      <Link href="/orders" className="rounded px-3 py-2 hover:bg-stone-100">
+        Your orders
+      </Link>
+      {user.role === "admin" && (
+        <Link href="/admin" className="rounded px-3 py-2 hover:bg-stone-100">
+          Admin
+        </Link>
+      )}
       <span className="hidden text-sm text-stone-600 md:inline" data-testid="signed-in-as">
         {user.email}
       </span>

@@ -53,6 +53,12 @@ export function CartView() {
           <p className="text-right text-lg">
             Subtotal ({cart?.item_count} items): <strong data-testid="cart-subtotal">{formatPrice(cart?.subtotal_cents ?? 0, cart?.currency)}</strong>
           </p>
+          <div className="flex flex-col items-end gap-1">
+            {cart?.checkout_ready === false && <p className="text-sm text-red-700">Change or remove the marked books before checking out.</p>}
+            <Link href="/checkout" className="rounded bg-amber-700 px-6 py-2 font-medium text-white hover:bg-amber-800">
+              Checkout
+            </Link>
+          </div>
         </>
       )}
     </section>
