@@ -22,13 +22,19 @@ function messageFor(err: unknown, mode: "login" | "register"): string {
   }
 }
 
+// Where to go after signing in: a path on this site only. "//host" and "/\\host" are
+// protocol-relative URLs to another site (an open redirect), so they are refused too.
+export function safeNext(next: string | null): string {
+  return next !== null && /^\/(?![/\\])/.test(next) ? next : "/";
+}
+
 export function AuthForm({ mode }: { mode: "login" | "register" }) {
   const router = useRouter();
   const params = useSearchParams();
   const qc = useQueryClient();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const next = params.get("next")?.startsWith("/") ? params.get("next")! : "/";
+  const next = safeNext(params.get("next"));
 
   return (
     <form
