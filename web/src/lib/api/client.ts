@@ -40,3 +40,10 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
   }
   return result.data;
 }
+
+// The error of a failed call made with plain fetch (uploads, streams): its problem+json when the
+// body is one.
+export async function problemOf(res: Response): Promise<ApiError> {
+  const body: unknown = await res.json().catch(() => undefined);
+  return new ApiError(res.status, isProblem(body) ? body : undefined, `request failed (${res.status})`);
+}

@@ -29,3 +29,4 @@ export type JobPage = S["JobPage"];
 export type JobStats = S["JobStats"];
 export type ImportPage = S["ImportPage"];
 export type GenrePage = S["GenrePage"];
+export type JobCounts = S["JobCounts"];

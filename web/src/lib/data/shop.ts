@@ -1,14 +1,9 @@
 // Browser-side calls (cart, orders, feedback, session), through the storefront's /api proxy.
-import { ApiError, apiClient, isProblem, unwrap } from "@/lib/api/client";
+import { apiClient, problemOf, unwrap } from "@/lib/api/client";
 import type { components } from "@/lib/api/schema";
 import type { Cart, Order, OrderPage, User, Vote } from "@/lib/api/types";
 
 const api = () => apiClient(typeof window === "undefined" ? "http://localhost" : window.location.origin);
-
-async function problemOf(res: Response): Promise<ApiError> {
-  const body: unknown = await res.json().catch(() => undefined);
-  return new ApiError(res.status, isProblem(body) ? body : undefined, `request failed (${res.status})`);
-}
 
 export const getCart = async (): Promise<Cart> => unwrap(await api().GET("/api/v1/cart"));
 
