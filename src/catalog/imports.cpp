@@ -304,6 +304,9 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
   };
   int64_t embed_total = 0;
   opts.before_commit = [&](store::Connection& tx, const ImportReport& rep) -> core::Result<void> {
+    // On SQLite this transaction held the only write lock, so the heartbeat could not renew the
+    // lease meanwhile: renew it here, or a reclaimer waiting for the lock would find it expired.
+    LM_TRY(ctx.renew_lease(tx));
     const auto& ids = rep.changed_book_ids;
     for (size_t i = 0; i < ids.size(); i += jobs::kEmbedBatch) {
       std::vector<int64_t> batch(ids.begin() + i,

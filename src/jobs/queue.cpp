@@ -250,18 +250,22 @@ core::Result<std::vector<Claim>> Queue::claim(const std::string& worker_id,
   return out;
 }
 
-core::Result<bool> Queue::heartbeat(const Claim& claim, std::chrono::milliseconds lease) {
-  const int64_t now = now_ms();
+core::Result<bool> renew_lease(store::Connection& tx, const Claim& claim,
+                               std::chrono::milliseconds lease) {
+  const int64_t now = Queue::now_ms();
   store::Params p = fence_params(claim);
   p.emplace_back(now + lease.count());
   p.emplace_back(now);
-  LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kWrite));
   LM_ASSIGN_OR_RETURN(
       int64_t n,
-      conn->exec(
-          std::string("UPDATE jobs SET lease_expires_at = $4, updated_at = $5 WHERE ") + kFence,
-          p));
+      tx.exec(std::string("UPDATE jobs SET lease_expires_at = $4, updated_at = $5 WHERE ") + kFence,
+              p));
   return n == 1;
+}
+
+core::Result<bool> Queue::heartbeat(const Claim& claim, std::chrono::milliseconds lease) {
+  LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kWrite));
+  return renew_lease(*conn, claim, lease);
 }
 
 core::Result<bool> Queue::succeed(const Claim& claim, const nlohmann::json& result) {
@@ -317,8 +321,9 @@ core::Result<bool> Queue::release(const Claim& claim) {
 }
 
 core::Result<int64_t> Queue::reclaim_expired() {
-  const int64_t now = now_ms();
   LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kWrite));
+  const int64_t now =
+      now_ms();  // after the wait for the connection: leases renewed meanwhile count
   return conn->exec(
       "UPDATE jobs SET "
       "state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'failed' END, "

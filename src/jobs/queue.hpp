@@ -87,6 +87,13 @@ struct Claim {
   int64_t attempt = 0;
 };
 
+// Renews `claim`'s lease inside the caller's transaction; false when the claim is stale (the job
+// was reclaimed or cancelled). A handler whose transaction holds SQLite's only write lock for long
+// blocks its own heartbeat, so it renews here, just before committing, or the lease it held the
+// whole time could look expired to a reclaimer waiting for that same lock.
+core::Result<bool> renew_lease(store::Connection& tx, const Claim& claim,
+                               std::chrono::milliseconds lease);
+
 struct RetryPolicy {
   std::chrono::milliseconds base{1000};   // first retry after about this long
   std::chrono::milliseconds cap{600000};  // never more than this

@@ -241,6 +241,15 @@ void Worker::run_loop() {
   }
 }
 
+core::Result<void> JobContext::renew_lease(store::Connection& tx) const {
+  LM_ASSIGN_OR_RETURN(bool renewed, jobs::renew_lease(tx, claim_, lease_));
+  if (!renewed) {
+    return core::Error::unavailable("job " + std::to_string(claim_.job.id) +
+                                    " was reclaimed or cancelled while it ran");
+  }
+  return core::ok();
+}
+
 void Worker::run_one(const std::shared_ptr<Running>& r) {
   const Job& job = r->claim.job;
   const auto t0 = std::chrono::steady_clock::now();
@@ -249,7 +258,7 @@ void Worker::run_one(const std::shared_ptr<Running>& r) {
         std::max<double>(0, static_cast<double>(Queue::now_ms() - job.run_at_ms)) / 1000.0;
     metrics_->lag.with({job.kind}).observe(lag);
   }
-  JobContext ctx(r->claim, r->stop);
+  JobContext ctx(r->claim, r->stop, options_.lease);
   const Handler* handler = handlers_.find(job.kind);
   core::Result<nlohmann::json> result = core::Error::internal("no handler for " + job.kind);
   if (handler != nullptr) {

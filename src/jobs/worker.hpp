@@ -40,17 +40,24 @@ struct JobMetrics;
 
 class JobContext {
  public:
-  JobContext(const Claim& claim, const std::atomic<bool>& stop) : claim_(claim), stop_(stop) {}
+  JobContext(const Claim& claim, const std::atomic<bool>& stop,
+             std::chrono::milliseconds lease = std::chrono::milliseconds{30000})
+      : claim_(claim), stop_(stop), lease_(lease) {}
   const Job& job() const { return claim_.job; }
   const Claim& claim() const { return claim_; }
   // True when the handler should give up at its next safe point: the worker is past its
   // shutdown deadline, or the job's claim went stale (cancelled by an operator, or reclaimed).
   bool should_stop() const { return stop_.load(std::memory_order_relaxed); }
   const std::atomic<bool>& stop_flag() const { return stop_; }
+  // Renews this attempt's lease inside `tx`, for a handler about to commit a long transaction
+  // (jobs::renew_lease says why). A stale claim is an error, so that transaction rolls back
+  // rather than commit work that another attempt now owns.
+  core::Result<void> renew_lease(store::Connection& tx) const;
 
  private:
   const Claim& claim_;
   const std::atomic<bool>& stop_;
+  std::chrono::milliseconds lease_;
 };
 
 using Handler = std::function<core::Result<nlohmann::json>(JobContext&)>;

@@ -204,6 +204,37 @@ TEST_P(ImportsTest, AStoppingWorkersImportRollsBackAndIsQueuedAgain) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM books"), 1200);
 }
 
+TEST_P(ImportsTest, TheImportRenewsItsLeaseInTheTransactionThatCommitsIt) {
+  // On SQLite the import holds the only write lock, so the heartbeat cannot renew the lease
+  // while it runs: the import renews it as it commits, or a waiting reclaimer would fail the job
+  // it had just finished (seen in CI: a 20,000-row import under ASan outlived a 5 s lease).
+  auto rec = imports_->create(file(books(3, "lease-")), {.format = Format::kJsonLines});
+  ASSERT_TRUE(rec);
+  auto claims = queue_->claim("test-worker", {jobs::kImportFile}, 1, std::chrono::seconds(30));
+  ASSERT_TRUE(claims && claims->size() == 1);
+  exec("UPDATE jobs SET lease_expires_at = 1 WHERE id = $1", {rec->job_id});
+  std::atomic<bool> stop{false};
+  jobs::JobContext ctx((*claims)[0], stop, std::chrono::seconds(30));
+  auto r = imports_->run(ctx);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*queue_->reclaim_expired(), 0);
+  EXPECT_TRUE(*queue_->succeed((*claims)[0], *r));
+}
+
+TEST_P(ImportsTest, AnImportWhoseClaimWentStaleCommitsNothing) {
+  auto rec = imports_->create(file(books(3, "stale-")), {.format = Format::kJsonLines});
+  ASSERT_TRUE(rec);
+  auto claims = queue_->claim("test-worker", {jobs::kImportFile}, 1, std::chrono::seconds(30));
+  ASSERT_TRUE(claims && claims->size() == 1);
+  exec("UPDATE jobs SET lease_expires_at = 1 WHERE id = $1", {rec->job_id});
+  ASSERT_EQ(*queue_->reclaim_expired(), 1);  // another worker's attempt owns the job now
+  std::atomic<bool> stop{false};
+  jobs::JobContext ctx((*claims)[0], stop);
+  auto r = imports_->run(ctx);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM books"), 0);
+}
+
 TEST_P(ImportsTest, AJobWhoseFileIsGoneIsAPermanentError) {
   auto rec = imports_->create(file(books(1, "g-")), {.format = Format::kJsonLines});
   ASSERT_TRUE(rec);

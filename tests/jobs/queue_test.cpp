@@ -185,6 +185,37 @@ TEST_P(QueueTest, heartbeats_extend_the_lease) {
   EXPECT_GE(*queue_->get(id)->lease_expires_at_ms, first + 50000);
 }
 
+TEST_P(QueueTest, a_lease_renewed_inside_a_transaction_is_fresh_when_it_commits) {
+  // A long write transaction (an import on SQLite) blocks the heartbeat; renewing inside it
+  // means a reclaimer that waited for the same lock finds a live lease, not an expired one.
+  const int64_t id = enqueue("noop");
+  auto c = queue_->claim("w1", {}, 1, 1000ms);
+  ASSERT_EQ(c->size(), 1u);
+  exec("UPDATE jobs SET lease_expires_at = 1 WHERE id = $1", {id});  // it lapsed meanwhile
+  ASSERT_TRUE(store::with_transaction(*store_, [&](store::Connection& tx) -> core::Result<void> {
+    LM_ASSIGN_OR_RETURN(bool renewed, jobs::renew_lease(tx, (*c)[0], 60s));
+    EXPECT_TRUE(renewed);
+    return core::ok();
+  }));
+  EXPECT_EQ(*queue_->reclaim_expired(), 0);
+  EXPECT_EQ(state(id), JobState::kRunning);
+  EXPECT_TRUE(*queue_->succeed((*c)[0], {}));
+}
+
+TEST_P(QueueTest, a_stale_claim_cannot_renew_its_lease_inside_a_transaction) {
+  const int64_t id = enqueue("noop", {}, 3);
+  auto c = queue_->claim("w1", {}, 1, 30s);
+  ASSERT_EQ(c->size(), 1u);
+  exec("UPDATE jobs SET lease_expires_at = 1 WHERE id = $1", {id});
+  ASSERT_EQ(*queue_->reclaim_expired(), 1);
+  ASSERT_TRUE(store::with_transaction(*store_, [&](store::Connection& tx) -> core::Result<void> {
+    LM_ASSIGN_OR_RETURN(bool renewed, jobs::renew_lease(tx, (*c)[0], 60s));
+    EXPECT_FALSE(renewed);
+    return core::ok();
+  }));
+  EXPECT_EQ(state(id), JobState::kFailed);
+}
+
 TEST_P(QueueTest, release_gives_the_job_back_without_counting_the_attempt) {
   const int64_t id = enqueue("noop");
   auto c = queue_->claim("w1", {}, 1, 30s);
