@@ -21,3 +21,8 @@ export function truncate(text: string, max: number): string {
   const space = cut.lastIndexOf(" ");
   return `${(space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
+
+// "1 item", "3 items".
+export function itemCount(n: number): string {
+  return `${n} ${n === 1 ? "item" : "items"}`;
+}

@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { formatPrice } from "@/lib/format";
+import { formatPrice, itemCount } from "@/lib/format";
 import { Cover } from "@/modules/books/components/book-card";
 import { useCart, useCartMutation } from "../use-cart";
 
@@ -51,7 +51,7 @@ export function CartView() {
             ))}
           </ul>
           <p className="text-right text-lg">
-            Subtotal ({cart?.item_count} items): <strong data-testid="cart-subtotal">{formatPrice(cart?.subtotal_cents ?? 0, cart?.currency)}</strong>
+            Subtotal ({itemCount(cart?.item_count ?? 0)}): <strong data-testid="cart-subtotal">{formatPrice(cart?.subtotal_cents ?? 0, cart?.currency)}</strong>
           </p>
           <div className="flex flex-col items-end gap-1">
             {cart?.checkout_ready === false && <p className="text-sm text-red-700">Change or remove the marked books before checking out.</p>}

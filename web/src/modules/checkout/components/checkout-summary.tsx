@@ -1,5 +1,5 @@
 import type { Cart } from "@/lib/api/types";
-import { formatPrice } from "@/lib/format";
+import { formatPrice, itemCount } from "@/lib/format";
 
 const PROBLEMS = { out_of_stock: "Out of stock now", insufficient_stock: "Fewer copies in stock than you want" } as const;
 
@@ -22,7 +22,7 @@ export function CheckoutSummary({ cart }: { cart: Cart }) {
         ))}
       </ul>
       <p className="flex justify-between border-t border-stone-200 pt-3 text-lg">
-        <span>Subtotal ({cart.item_count} items)</span>
+        <span>Subtotal ({itemCount(cart.item_count)})</span>
         <strong data-testid="checkout-subtotal">{formatPrice(cart.subtotal_cents, cart.currency)}</strong>
       </p>
     </section>

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { ApiError } from "@/lib/api/client";
 import type { Order } from "@/lib/api/types";
-import { formatDate, formatPrice } from "@/lib/format";
+import { formatDate, formatPrice, itemCount } from "@/lib/format";
 import { useUser } from "@/modules/account/use-user";
 import { useJustPlaced } from "../just-placed";
 import { STATUS_LABELS, canCancel, cancelErrorMessage } from "../status";
@@ -70,7 +70,7 @@ export function OrderDetail({ id }: { id: string }) {
         </tbody>
         <tfoot>
           <tr className="border-t border-stone-300 text-lg">
-            <th scope="row" colSpan={3} className="p-3 text-right">Total ({order.item_count} items)</th>
+            <th scope="row" colSpan={3} className="p-3 text-right">Total ({itemCount(order.item_count)})</th>
             <td className="p-3 text-right font-semibold" data-testid="order-total">{formatPrice(order.total_cents, order.currency)}</td>
           </tr>
         </tfoot>

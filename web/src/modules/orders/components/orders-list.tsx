@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { ApiError } from "@/lib/api/client";
-import { formatDate, formatPrice } from "@/lib/format";
+import { formatDate, formatPrice, itemCount } from "@/lib/format";
 import { useUser } from "@/modules/account/use-user";
 import { STATUS_LABELS } from "../status";
 import { useOrders } from "../use-orders";
@@ -34,7 +34,7 @@ export function OrdersList() {
                   <span className="font-semibold">Order {o.id}</span>
                   <span className="text-sm text-stone-600">{formatDate(o.created_at)}</span>
                   <span className="text-sm" data-testid="order-status">{STATUS_LABELS[o.status]}</span>
-                  <span className="text-sm text-stone-600">{o.item_count} {o.item_count === 1 ? "item" : "items"}</span>
+                  <span className="text-sm text-stone-600">{itemCount(o.item_count)}</span>
                   <span className="ml-auto font-medium">{formatPrice(o.total_cents, o.currency)}</span>
                 </Link>
               </li>
