@@ -4,7 +4,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 30
 export LIBROMIND_SOURCE_DIR := $(CURDIR)
 
-.PHONY: run test build build-asan unit-test integration-test fuzz bench bench-shop format format-check clean setup-run setup-test
+.PHONY: run test e2e build build-asan unit-test integration-test fuzz bench bench-shop format format-check clean setup-run setup-test
 
 run: setup-run build
 	scripts/fetch-models.sh
@@ -12,6 +12,12 @@ run: setup-run build
 
 test: setup-test
 	scripts/test.sh
+
+# The storefront's end-to-end suite alone (part of `make test`): Chromium against the release
+# service on a throwaway SQLite store with the shipped catalogue, and the model server.
+e2e: setup-test build
+	scripts/fetch-models.sh
+	scripts/e2e.sh
 
 setup-run:
 	@scripts/setup.sh run

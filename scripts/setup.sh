@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Libro-Mind needs, only those missing. Usage:
 #   scripts/setup.sh run     # build and run the service
-#   scripts/setup.sh test    # + test tools (PostgreSQL, pytest, promtool, clang for libFuzzer)
+#   scripts/setup.sh test    # + test tools (PostgreSQL, pytest, promtool, clang for libFuzzer, Chromium)
 #   scripts/setup.sh bench   # + benchmark tools (wrk, nginx, Django baseline)
 set -euo pipefail
 
@@ -11,7 +11,8 @@ run_pkgs=(g++ cmake ninja-build ccache pkg-config libboost-dev nlohmann-json3-de
   libsqlite3-dev sqlite3 libpq-dev zlib1g-dev libutf8proc-dev libopenblas-dev libssl-dev libsodium-dev curl
   libcurl4-openssl-dev libfaiss-dev liblapack-dev wordnet-base)
 test_pkgs=(libgtest-dev libyaml-cpp-dev postgresql python3-pytest python3-requests python3-yaml
-  python3-jsonschema prometheus clang libclang-rt-14-dev clang-format python3-aiosmtpd)
+  python3-jsonschema prometheus clang libclang-rt-14-dev clang-format python3-aiosmtpd
+  chromium fonts-liberation)
 bench_pkgs=(wrk nginx-light python3-django python3-djangorestframework gunicorn python3-psycopg2
   libbenchmark-dev)
 

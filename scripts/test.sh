@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: every suite, on SQLite and PostgreSQL, in the optimised and the sanitizer
-# (ASan + UBSan) builds, plus the fuzzers for a bounded time and the format check.
+# (ASan + UBSan) builds, the storefront's checks and its end-to-end suite in Chromium, plus the fuzzers for a bounded time and the format check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-2}
@@ -48,6 +48,10 @@ for preset in release asan; do
   (cd "build/$preset" && ctest --output-on-failure -j "$jobs")
   step "integration tests ($preset binary, SQLite + PostgreSQL)"
   LIBROMIND_BIN="build/$preset/libromind" /usr/bin/python3 -m pytest tests/integration -q -p no:cacheprovider
+  if [ "$preset" = release ]; then
+    step "storefront end-to-end (web/e2e: Chromium, the release service on SQLite with the shipped catalogue, the model server)"
+    LIBROMIND_BIN="build/$preset/libromind" scripts/e2e.sh
+  fi
 done
 
 step "fuzzers (${fuzz_seconds}s each)"
