@@ -1499,7 +1499,7 @@ export interface components {
                 };
             };
         };
-        /** @description The request body exceeds 1 MiB (`/problems/payload-too-large`). */
+        /** @description The request body exceeds its limit, 1 MiB (a bulk upload's is `serve --upload-max-mb`, 50 MB) (`/problems/payload-too-large`). */
         PayloadTooLarge: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
