@@ -7,6 +7,7 @@
 # Environment: LIBROMIND_BIN (build/release/libromind), LIBROMIND_DATA_DIR (../shared/data/books),
 # LIBROMIND_TEST_LLM_URL/_API/_MODEL (a running model server; otherwise one is started here),
 # E2E_ARTIFACTS (web/test-results/e2e: screenshots, metrics.json, the servers' logs),
+# E2E_LLM=off serves without a model server (for bench/web: no test there needs one),
 # E2E_KEEP=1 keeps the temporary store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +58,10 @@ random_b64url() { head -c "$1" /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d 
 admin_email=admin@e2e.libromind.test
 "$bin" user create --email "$admin_email" --admin --password-file "$tmp/admin-password" >/dev/null
 
-if [ -n "${LIBROMIND_TEST_LLM_URL:-}" ]; then
+llm_args=()
+if [ "${E2E_LLM:-on}" = off ]; then
+  :
+elif [ -n "${LIBROMIND_TEST_LLM_URL:-}" ]; then
   llm_url=$LIBROMIND_TEST_LLM_URL llm_api=${LIBROMIND_TEST_LLM_API:-openai} llm_model=${LIBROMIND_TEST_LLM_MODEL:-}
 else
   say "starting the model server (scripts/llm-server.sh)"
@@ -66,6 +70,7 @@ else
   eval "$llm_env"
   llm_url=$LIBROMIND_LLM_URL llm_api=$LIBROMIND_LLM_API llm_model=$LIBROMIND_LLM_MODEL
 fi
+[ -z "${llm_url:-}" ] || llm_args=(--llm-url "$llm_url" --llm-api "$llm_api" --llm-model "$llm_model")
 
 api_port=$(free_port)
 web_port=$(free_port)
@@ -73,7 +78,7 @@ web_port=$(free_port)
 # uploaded books unembedded, so it stays on: its jobs run at nice 10 behind the browser).
 "$bin" serve --listen "127.0.0.1:$api_port" --jwt-keys-file "$tmp/jwt.keys" \
   --index-dir "$tmp/index" --upload-dir "$tmp/uploads" \
-  --llm-url "$llm_url" --llm-api "$llm_api" --llm-model "$llm_model" \
+  "${llm_args[@]}" \
   --trusted-proxies 127.0.0.1,::1 >"$artifacts/api.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$api_port/readyz" 120 "${pids[-1]}"
