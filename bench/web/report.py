@@ -48,8 +48,9 @@ def main():
         f"load average at the end {meta['loadavg']}. {len(runs)} runs of the end-to-end suite's measuring file "
         "(`web/e2e/quality.test.mjs`) on the stack of `scripts/e2e.sh`: the release service on SQLite with "
         "the shipped catalogue (74,293 books), the production build of the storefront (`next start`), all on "
-        "localhost; Chromium headless, 1280×900, a new browser context (empty cache) for every load. The "
-        "issue names goals, not a baseline.",
+        "localhost; Chromium headless, 1280×900, a new browser context (empty cache) for every load. As on "
+        "a first `make run`, the service embeds the catalogue in the background meanwhile (at nice 10), "
+        "hence the load average. The issue names goals, not a baseline.",
         "",
         "### Goals",
         "",
