@@ -13,6 +13,18 @@ after(async () => {
   await browser?.close();
 });
 
+// The checkout form, with an address and the given test card.
+async function fillCheckout(page, card) {
+  await page.getByLabel("Full name").fill("Ann Reader");
+  await page.getByLabel("Address").fill("1 Main St");
+  await page.getByLabel("City").fill("Springfield");
+  await page.getByLabel("Postal code").fill("12345");
+  await page.getByLabel("Card number").fill(card);
+  await page.getByLabel("Expiry month").fill("12");
+  await page.getByLabel("Expiry year").fill("2030");
+  await page.getByLabel("CVC").fill("123");
+}
+
 const cents = (text) => Math.round(Number(text.replace(/[^0-9.]/g, "")) * 100);
 
 test("search, open a book, add it to the cart, check out with the test card: the order shows with the right total and the stock went down", async () => {
@@ -52,14 +64,7 @@ test("search, open a book, add it to the cart, check out with the test card: the
 
     await page.getByRole("link", { name: /checkout/i }).click();
     await page.waitForURL(/\/checkout/);
-    await page.getByLabel("Full name").fill("Ann Reader");
-    await page.getByLabel("Address").fill("1 Main St");
-    await page.getByLabel("City").fill("Springfield");
-    await page.getByLabel("Postal code").fill("12345");
-    await page.getByLabel("Card number").fill("4242 4242 4242 4242");
-    await page.getByLabel("Expiry month").fill("12");
-    await page.getByLabel("Expiry year").fill("2030");
-    await page.getByLabel("CVC").fill("123");
+    await fillCheckout(page, "4242 4242 4242 4242");
     await screenshot(page, "checkout");
     await page.getByRole("button", { name: "Place order" }).click();
 
@@ -91,14 +96,7 @@ test("a declined test card says so and places no order", async () => {
     await page.getByRole("button", { name: "Add to cart" }).click();
     await page.waitForFunction(() => document.querySelector('[data-testid="cart-count"]')?.textContent?.trim() === "1");
     await page.goto("/checkout");
-    await page.getByLabel("Full name").fill("Ann Reader");
-    await page.getByLabel("Address").fill("1 Main St");
-    await page.getByLabel("City").fill("Springfield");
-    await page.getByLabel("Postal code").fill("12345");
-    await page.getByLabel("Card number").fill("4000 0000 0000 0002");
-    await page.getByLabel("Expiry month").fill("12");
-    await page.getByLabel("Expiry year").fill("2030");
-    await page.getByLabel("CVC").fill("123");
+    await fillCheckout(page, "4000 0000 0000 0002");
     await page.getByRole("button", { name: "Place order" }).click();
     await page.getByRole("alert").filter({ hasText: /declined/i }).waitFor();
     assert.match(page.url(), /\/checkout/);
