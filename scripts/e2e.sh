@@ -32,7 +32,7 @@ llm_started=
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -z "$llm_started" ] || scripts/llm-server.sh stop "$tmp/llm" >/dev/null 2>&1 || true
+  [ -z "$llm_started" ] || "$root/scripts/llm-server.sh" stop "$tmp/llm" >/dev/null 2>&1 || true
   [ "${E2E_KEEP:-}" = 1 ] && say "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -90,7 +90,7 @@ pids+=($!)
 wait_http "http://127.0.0.1:$web_port/" 60 "${pids[-1]}"
 
 say "storefront http://127.0.0.1:$web_port, API http://127.0.0.1:$api_port; running web/e2e"
-cd web
+cd "$root/web"
 E2E_BASE_URL="http://127.0.0.1:$web_port" E2E_API_URL="http://127.0.0.1:$api_port" \
   E2E_ADMIN_EMAIL="$admin_email" E2E_ADMIN_PASSWORD_FILE="$tmp/admin-password" \
   E2E_ARTIFACTS="$artifacts" \
