@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { safeNext } from "./auth-form";
+import { safeNext, withNext } from "./auth-form";
 
 describe("safeNext", () => {
   it("keeps a path on this site", () => {
@@ -10,5 +10,12 @@ describe("safeNext", () => {
     for (const bad of ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "", null]) {
       expect(safeNext(bad)).toBe("/");
     }
+  });
+});
+
+describe("withNext", () => {
+  it("carries where to go to the other form, and nothing for the home page", () => {
+    expect(withNext("/register", "/checkout")).toBe("/register?next=%2Fcheckout");
+    expect(withNext("/login", "/")).toBe("/login");
   });
 });

@@ -28,6 +28,11 @@ export function safeNext(next: string | null): string {
   return next !== null && /^\/(?![/\\])/.test(next) ? next : "/";
 }
 
+// The other form's address, keeping where to go afterwards.
+export function withNext(path: string, next: string): string {
+  return next === "/" ? path : `${path}?next=${encodeURIComponent(next)}`;
+}
+
 export function AuthForm({ mode }: { mode: "login" | "register" }) {
   const router = useRouter();
   const params = useSearchParams();
@@ -82,9 +87,9 @@ export function AuthForm({ mode }: { mode: "login" | "register" }) {
       </button>
       <p className="text-sm">
         {mode === "login" ? (
-          <>New here? <Link href="/register" className="underline">Create an account</Link></>
+          <>New here? <Link href={withNext("/register", next)} className="underline">Create an account</Link></>
         ) : (
-          <>Have an account? <Link href="/login" className="underline">Sign in</Link></>
+          <>Have an account? <Link href={withNext("/login", next)} className="underline">Sign in</Link></>
         )}
       </p>
     </form>
