@@ -74,8 +74,8 @@ fi
 
 api_port=$(free_port)
 web_port=$(free_port)
-# The catalogue pass of the embedder is left out (--embed-in-background false would also leave
-# uploaded books unembedded, so it stays on: its jobs run at nice 10 behind the browser).
+# The embedder runs as on a first `make run`: its catalogue pass goes on at nice 10 behind the
+# browser (--embed-in-background false would also leave the uploaded books without vectors).
 "$bin" serve --listen "127.0.0.1:$api_port" --jwt-keys-file "$tmp/jwt.keys" \
   --index-dir "$tmp/index" --upload-dir "$tmp/uploads" \
   "${llm_args[@]}" \

@@ -322,8 +322,8 @@ core::Result<bool> Queue::release(const Claim& claim) {
 
 core::Result<int64_t> Queue::reclaim_expired() {
   LM_ASSIGN_OR_RETURN(auto conn, store_.acquire(store::Access::kWrite));
-  const int64_t now =
-      now_ms();  // after the wait for the connection: leases renewed meanwhile count
+  // The clock is read after the wait for the connection, so a lease renewed meanwhile counts.
+  const int64_t now = now_ms();
   return conn->exec(
       "UPDATE jobs SET "
       "state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'failed' END, "
