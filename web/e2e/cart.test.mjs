@@ -3,7 +3,7 @@
 // the badge ends at the real cart's count.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, newPage, screenshot } from "./support.mjs";
+import { launch, newPage, screenshot, cartBadge } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -13,15 +13,13 @@ after(async () => {
   await browser?.close();
 });
 
-const badge = (page) => page.getByTestId("cart-count");
-
 test("an add the API refuses rolls back with a visible message and the badge equals the real cart", async () => {
   const { context, page } = await newPage(browser);
   try {
     // A first add goes through for real (an anonymous cart), so there is something to keep.
     await page.goto("/books/pg-84");
     await page.getByRole("button", { name: "Add to cart" }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="cart-count"]')?.textContent?.trim() === "1");
+    await cartBadge(page, 1);
 
     // The next add is refused: 409 out of stock, as problem+json, after a delay that lets the
     // optimistic count show first.
@@ -42,12 +40,12 @@ test("an add the API refuses rolls back with a visible message and the badge equ
       });
     });
     await page.goto("/books/pg-1342");
-    await badge(page).filter({ hasText: "1" }).waitFor();
+    await cartBadge(page, 1);
     await page.getByRole("button", { name: "Add to cart" }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="cart-count"]')?.textContent?.trim() === "2");
+    await cartBadge(page, 2);
     // Rolled back, with the reason shown.
     await page.getByRole("status").filter({ hasText: /stock/i }).first().waitFor();
-    await page.waitForFunction(() => document.querySelector('[data-testid="cart-count"]')?.textContent?.trim() === "1");
+    await cartBadge(page, 1);
     assert.equal(refused, 1);
     await screenshot(page, "cart-rolled-back");
 

@@ -3,7 +3,7 @@
 // gone down. Plus the account pages: register, sign out, sign in, a wrong password.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, newPage, screenshot, registerAndSignIn, signIn, uniqueEmail, apiGet, apiToken, PASSWORD } from "./support.mjs";
+import { launch, newPage, screenshot, registerAndSignIn, signIn, uniqueEmail, apiGet, apiToken, PASSWORD, cartBadge } from "./support.mjs";
 
 let browser;
 before(async () => {
@@ -54,7 +54,7 @@ test("search, open a book, add it to the cart, check out with the test card: the
     await screenshot(page, "book");
 
     await page.getByRole("button", { name: "Add to cart" }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="cart-count"]')?.textContent?.trim() === "1");
+    await cartBadge(page, 1);
 
     await page.goto("/cart");
     const line = page.getByTestId("cart-line");
@@ -73,7 +73,7 @@ test("search, open a book, add it to the cart, check out with the test card: the
     const total = cents(await page.getByTestId("order-total").innerText());
     assert.equal(total, subtotal, "the order's total is the cart's subtotal");
     await page.getByText(title).first().waitFor();
-    await page.waitForFunction(() => document.querySelector('[data-testid="cart-count"]')?.textContent?.trim() === "0");
+    await cartBadge(page, 0);
     await screenshot(page, "order");
 
     // The history lists it, and the store sold one copy.
@@ -94,7 +94,7 @@ test("a declined test card says so and places no order", async () => {
     await registerAndSignIn(page, email);
     await page.goto("/books/pg-84");
     await page.getByRole("button", { name: "Add to cart" }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="cart-count"]')?.textContent?.trim() === "1");
+    await cartBadge(page, 1);
     await page.goto("/checkout");
     await fillCheckout(page, "4000 0000 0000 0002");
     await page.getByRole("button", { name: "Place order" }).click();

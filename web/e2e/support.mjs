@@ -65,14 +65,13 @@ export function record(key, value) {
 export const uniqueEmail = (tag) => `${tag}-${randomUUID().slice(0, 8)}@e2e.libromind.test`;
 export const PASSWORD = "a long e2e passphrase";
 
-// Registration and sign-in through the storefront's own pages.
+// Registration through the storefront's own page, which signs the new account in.
 export async function registerAndSignIn(page, email, password = PASSWORD) {
   await page.goto("/register");
   await page.getByLabel("E-mail").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL((url) => !url.pathname.startsWith("/register"));
-  await signInIfNeeded(page, email, password);
+  await page.getByTestId("signed-in-as").waitFor();
 }
 
 export async function signIn(page, email, password = PASSWORD) {
@@ -83,14 +82,9 @@ export async function signIn(page, email, password = PASSWORD) {
   await page.getByTestId("signed-in-as").waitFor();
 }
 
-async function signInIfNeeded(page, email, password) {
-  if ((await page.getByTestId("signed-in-as").count()) > 0) return;
-  if (page.url().includes("/login")) {
-    await page.getByLabel("E-mail").fill(email);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-  }
-  await page.getByTestId("signed-in-as").waitFor();
+// Waits until the header's cart badge reads `n`.
+export async function cartBadge(page, n) {
+  await page.waitForFunction((want) => document.querySelector('[data-testid="cart-count"]')?.textContent?.trim() === want, String(n));
 }
 
 // Straight to the service (not through the browser), for checks of the stored state.
