@@ -202,6 +202,7 @@ struct ServeFlags {
   std::string search_expansion = "off";
   std::string search_hyde = "off";
   double search_dense_weight = 0.25;
+  int search_lexical_budget = search::PipelineConfig{}.lexical_budget;
   LlmFlags llm;
   int64_t explanation_cache_ttl = 7 * 24 * 3600;
   WorkerFlags worker;
@@ -231,6 +232,7 @@ core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
   LM_ASSIGN_OR_RETURN(defaults.expansion, search::parse_stage_source(s.search_expansion));
   LM_ASSIGN_OR_RETURN(defaults.hyde, search::parse_stage_source(s.search_hyde));
   defaults.dense_weight = s.search_dense_weight;
+  defaults.lexical_budget = s.search_lexical_budget;
   service = std::make_unique<search::SearchService>(catalog, *stack->index, *stack->pipeline, &log,
                                                     defaults);
   if (stack->embed_jobs) service->set_embedder(stack->embed_jobs.get());
@@ -717,6 +719,13 @@ serve
                  "Default weight of the dense lists in the fusion, against 1 for the lexical list")
     ->envname("LIBROMIND_SEARCH_DENSE_WEIGHT")
     ->check(CLI::Range(0.0, 10.0))
+    ->capture_default_str();
+serve
+    ->add_option("--search-lexical-budget", svf->search_lexical_budget,
+                 "Default candidate budget of lexical search: books holding one of the query's "
+                 "rarer words, up to about this many, are scored (0: every book holding any word)")
+    ->envname("LIBROMIND_SEARCH_LEXICAL_BUDGET")
+    ->check(CLI::Range(0, 100'000'000))
     ->capture_default_str();
 add_llm_flags(*serve, svf->llm);
 add_worker_flags(*serve, svf->worker, /*serve=*/true);

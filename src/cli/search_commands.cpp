@@ -1,6 +1,7 @@
 #include "cli/search_commands.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -123,13 +124,19 @@ core::Result<search::PipelineConfig> parse_config(const std::string& name) {
         return core::Error::invalid("bad value in '" + p + "' of configuration '" + name + "'");
       }
       (is_k ? c.rrf_k : c.dense_weight) = *value;
+    } else if (p.rfind("lexical_budget=", 0) == 0) {
+      auto value = core::parse_double(p.substr(p.find('=') + 1));
+      if (!value || *value < 0 || *value > 1e8 || *value != std::floor(*value)) {
+        return core::Error::invalid("bad value in '" + p + "' of configuration '" + name + "'");
+      }
+      c.lexical_budget = static_cast<int>(*value);
     } else if (p == "all") {
       c.lexical = c.dense = c.rerank = true;
       c.expansion = c.hyde = search::StageSource::kAuto;
     } else {
       return core::Error::invalid("unknown stage '" + p + "' in configuration '" + name +
                                   "' (lexical, dense, hybrid, rerank, expansion[:src], "
-                                  "hyde[:src], all, rrf_k=K, dense_weight=W)");
+                                  "hyde[:src], all, rrf_k=K, dense_weight=W, lexical_budget=N)");
     }
   }
   if (!c.lexical && !c.dense) {

@@ -3,9 +3,12 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <numeric>
 
 namespace libromind::search {
 namespace {
@@ -115,11 +118,154 @@ std::vector<SnippetPart> parse_marked(const std::string& s) {
   return parts;
 }
 
+// ---- lm_bm25: FTS5's bm25() over the leading phrases of the expression only ----
+//
+// The pruned search (LexicalIndex::search) matches `(rare words) AND (common words OR rare
+// words)`: the second group repeats the rare words so that the AND holds for every book with a
+// rare word. FTS5's own bm25() would count the repeated phrases twice, so this function scores
+// only the first `n_scored` phrases (each word once), with the same formula, constants and
+// IDF as SQLite's fts5_aux.c: k1 = 1.2, b = 0.75, idf = ln((N - n + 0.5) / (n + 0.5)) floored
+// at 1e-6, a phrase's frequency being the sum of its instances' column weights, and the
+// document length counted over all columns. Arguments: lm_bm25(fts, n_scored, w_col0, ...).
+
+struct Bm25Data {
+  std::vector<double> idf;  // per scored phrase
+  double avgdl = 1.0;       // average tokens per row, all columns
+};
+
+int count_rows(const Fts5ExtensionApi*, Fts5Context*, void* n) {
+  ++*static_cast<int64_t*>(n);
+  return SQLITE_OK;
+}
+
+void lm_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int n_val,
+             sqlite3_value** val) {
+  if (n_val < 1) {
+    sqlite3_result_error(ctx, "lm_bm25: needs the number of scored phrases", -1);
+    return;
+  }
+  auto* data = static_cast<Bm25Data*>(api->xGetAuxdata(fts, 0));
+  if (data == nullptr) {
+    auto owned = std::make_unique<Bm25Data>();
+    const int n = std::clamp(sqlite3_value_int(val[0]), 0, api->xPhraseCount(fts));
+    sqlite3_int64 rows = 0, tokens = 0;
+    int rc = api->xRowCount(fts, &rows);
+    if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
+    owned->avgdl = rows > 0 ? static_cast<double>(tokens) / static_cast<double>(rows) : 1.0;
+    for (int i = 0; i < n && rc == SQLITE_OK; ++i) {
+      int64_t hits = 0;
+      rc = api->xQueryPhrase(fts, i, &hits, count_rows);
+      double idf = std::log((static_cast<double>(rows) - static_cast<double>(hits) + 0.5) /
+                            (static_cast<double>(hits) + 0.5));
+      owned->idf.push_back(idf <= 0.0 ? 1e-6 : idf);
+    }
+    if (rc == SQLITE_OK) {
+      data = owned.release();
+      rc = api->xSetAuxdata(fts, data, [](void* p) { delete static_cast<Bm25Data*>(p); });
+    }
+    if (rc != SQLITE_OK) {
+      sqlite3_result_error_code(ctx, rc);
+      return;
+    }
+  }
+  constexpr double k1 = 1.2, b = 0.75;
+  int row_tokens = 0;
+  if (int rc = api->xColumnSize(fts, -1, &row_tokens); rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, rc);
+    return;
+  }
+  const double norm = k1 * (1.0 - b + b * static_cast<double>(row_tokens) / data->avgdl);
+  double score = 0.0;
+  for (size_t i = 0; i < data->idf.size(); ++i) {
+    Fts5PhraseIter it;
+    int col = 0, off = 0;
+    double freq = 0.0;
+    if (int rc = api->xPhraseFirst(fts, static_cast<int>(i), &it, &col, &off); rc != SQLITE_OK) {
+      sqlite3_result_error_code(ctx, rc);
+      return;
+    }
+    for (; col >= 0; api->xPhraseNext(fts, &it, &col, &off)) {
+      freq += n_val > col + 1 ? sqlite3_value_double(val[col + 1]) : 1.0;
+    }
+    score += data->idf[i] * (freq * (k1 + 1.0)) / (freq + norm);
+  }
+  sqlite3_result_double(ctx, -score);
+}
+
+fts5_api* fts5_api_of(sqlite3* db) {
+  fts5_api* api = nullptr;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &s, nullptr) == SQLITE_OK) {
+    sqlite3_bind_pointer(s, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+    sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  return api;
+}
+
 }  // namespace
 
+// A reader connection, with what the pruned search needs: lm_bm25, the index's own tokenizer
+// (to turn a query word into the terms the index holds) and the vocabulary's document counts.
 struct LexicalIndex::Reader {
   sqlite3* db = nullptr;
-  ~Reader() { sqlite3_close(db); }
+  fts5_tokenizer tokenizer{};
+  Fts5Tokenizer* tok = nullptr;
+  sqlite3_stmt* doc_count = nullptr;  // SELECT doc FROM temp.lm_vocab WHERE term = ?1
+  ~Reader() {
+    sqlite3_finalize(doc_count);
+    if (tok != nullptr) tokenizer.xDelete(tok);
+    sqlite3_close(db);
+  }
+
+  core::Result<void> prepare_pruning() {
+    fts5_api* api = fts5_api_of(db);
+    if (api == nullptr) return sqlite_error(db, "FTS5 is not available");
+    if (api->xCreateFunction(api, "lm_bm25", nullptr, lm_bm25, nullptr) != SQLITE_OK) {
+      return sqlite_error(db, "register lm_bm25");
+    }
+    void* user = nullptr;
+    if (api->xFindTokenizer(api, "porter", &user, &tokenizer) != SQLITE_OK) {
+      return sqlite_error(db, "find the porter tokenizer");
+    }
+    // The arguments the fts table's `tokenize` option gives porter (see open()).
+    const char* args[] = {"unicode61", "remove_diacritics", "2"};
+    if (tokenizer.xCreate(user, args, 3, &tok) != SQLITE_OK) {
+      tok = nullptr;
+      return sqlite_error(db, "create the porter tokenizer");
+    }
+    LM_TRY(exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.lm_vocab USING "
+                    "fts5vocab(main, fts, row)"));
+    if (sqlite3_prepare_v2(db, "SELECT doc FROM temp.lm_vocab WHERE term = ?1", -1, &doc_count,
+                           nullptr) != SQLITE_OK) {
+      return sqlite_error(db, "prepare the vocabulary lookup");
+    }
+    return core::ok();
+  }
+
+  // Books holding the word: the index's count of its rarest token (a word the tokenizer splits
+  // in several tokens is a phrase, found in at most that many books). 0 for an unknown word.
+  core::Result<int64_t> books_with(const std::string& word) {
+    std::vector<std::string> tokens;
+    auto on_token = [](void* p, int, const char* t, int n, int, int) {
+      static_cast<std::vector<std::string>*>(p)->emplace_back(t, static_cast<size_t>(n));
+      return SQLITE_OK;
+    };
+    if (tokenizer.xTokenize(tok, &tokens, FTS5_TOKENIZE_QUERY, word.data(),
+                            static_cast<int>(word.size()), on_token) != SQLITE_OK) {
+      return sqlite_error(db, "tokenize");
+    }
+    int64_t fewest = -1;
+    for (const auto& t : tokens) {
+      sqlite3_bind_text64(doc_count, 1, t.data(), t.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      const int rc = sqlite3_step(doc_count);
+      const int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(doc_count, 0) : 0;
+      sqlite3_reset(doc_count);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(db, "vocabulary lookup");
+      fewest = fewest < 0 ? n : std::min(fewest, n);
+    }
+    return std::max<int64_t>(fewest, 0);
+  }
 };
 
 std::string fts_match_expression(const LexicalQuery& query) {
@@ -327,6 +473,7 @@ core::Result<std::unique_ptr<LexicalIndex::Reader>> LexicalIndex::borrow() const
   }
   auto r = std::make_unique<Reader>();
   LM_ASSIGN_OR_RETURN(r->db, open_db(path_, false));
+  LM_TRY(r->prepare_pruning());
   return r;
 }
 
@@ -337,13 +484,52 @@ void LexicalIndex::give_back(std::unique_ptr<Reader> r) const {
 
 core::Result<std::vector<LexicalHit>> LexicalIndex::search(const LexicalQuery& query) const {
   std::vector<LexicalHit> hits;
-  const std::string expr = fts_match_expression(query);
+  std::string expr = fts_match_expression(query);
   if (expr.empty() || query.limit <= 0) return hits;
   LM_ASSIGN_OR_RETURN(auto reader, borrow());
+  // Pruning: FTS5 scores every book that holds any of the words, so a query with a common word
+  // scores a large part of the catalogue. With a budget, only books holding one of the rarer
+  // words are candidates (words taken from the rarest while their books add up to at most the
+  // budget, and at least up to the first word the index holds), and every candidate is scored
+  // on all the words. A book with only common words could rank only on their low IDF, and is
+  // left out. docs/benchmarks.md has the effect on latency, docs/evaluation.md on quality.
+  int scored = 0;  // 0: plain OR and FTS5's bm25()
+  if (query.candidate_budget > 0) {
+    std::vector<std::string> words;
+    for (const auto* list : {&query.terms, &query.extra_terms}) {
+      for (const auto& t : *list) {
+        if (!t.empty()) words.push_back(t);
+      }
+    }
+    std::vector<int64_t> df(words.size());
+    for (size_t i = 0; i < words.size(); ++i) {
+      LM_ASSIGN_OR_RETURN(df[i], reader->books_with(words[i]));
+    }
+    std::vector<size_t> order(words.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return df[a] < df[b]; });
+    size_t rare = 0;
+    int64_t books = 0;
+    while (rare < order.size() &&
+           (books == 0 || books + df[order[rare]] <= query.candidate_budget)) {
+      books += df[order[rare++]];
+    }
+    if (rare < order.size()) {
+      std::string rare_or, common_or;
+      for (size_t i = 0; i < order.size(); ++i) {
+        std::string& into = i < rare ? rare_or : common_or;
+        into += (into.empty() ? "" : " OR ") + quote_term(words[order[i]]);
+      }
+      expr = "(" + rare_or + ") AND (" + common_or + " OR " + rare_or + ")";
+      scored = static_cast<int>(words.size());
+    }
+  }
   {
     Stmt s(reader->db,
-           "SELECT rowid, bm25(fts, ?2, ?3, ?4, ?5) AS r FROM fts WHERE fts MATCH ?1 ORDER BY r "
-           "LIMIT ?6");
+           scored > 0 ? "SELECT rowid, lm_bm25(fts, ?7, ?2, ?3, ?4, ?5) AS r FROM fts WHERE fts "
+                        "MATCH ?1 ORDER BY r LIMIT ?6"
+                      : "SELECT rowid, bm25(fts, ?2, ?3, ?4, ?5) AS r FROM fts WHERE fts MATCH ?1 "
+                        "ORDER BY r LIMIT ?6");
     if (!s.ok()) return sqlite_error(reader->db, "search");
     s.bind(1, expr);
     s.bind(2, weights_.title);
@@ -351,6 +537,7 @@ core::Result<std::vector<LexicalHit>> LexicalIndex::search(const LexicalQuery& q
     s.bind(4, weights_.genres);
     s.bind(5, weights_.description);
     s.bind(6, int64_t{query.limit});
+    if (scored > 0) s.bind(7, int64_t{scored});
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) hits.push_back({s.int_at(0), -s.double_at(1)});
     if (rc != SQLITE_DONE) return sqlite_error(reader->db, "search");

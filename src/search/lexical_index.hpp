@@ -32,6 +32,9 @@ struct LexicalQuery {
   std::vector<std::string> terms;        // the query's content words (all optional: OR)
   std::vector<std::string> extra_terms;  // expansion terms, down-weighted by being OR-ed in
   int limit = 100;
+  // 0: score every book that holds any word. N > 0: candidates are the books holding one of
+  // the rarer words, taken from the rarest while their books add up to at most N (see search()).
+  int64_t candidate_budget = 0;
 };
 
 // Field weights of BM25 (title, authors, genres, description).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -100,6 +101,7 @@ std::string PipelineConfig::to_json() const {
                               {"expansion", to_string(expansion)},
                               {"hyde", to_string(hyde)},
                               {"lexical_k", lexical_k},
+                              {"lexical_budget", lexical_budget},
                               {"dense_k", dense_k},
                               {"rrf_k", rrf_k},
                               {"dense_weight", dense_weight},
@@ -158,7 +160,8 @@ core::Result<SearchResult> Pipeline::search(const SearchRequest& req) const {
   auto lexical_search =
       [&](const std::vector<std::string>& terms,
           const std::vector<std::string>& extra) -> core::Result<std::vector<int64_t>> {
-    LexicalQuery lq{terms, extra, allow_ptr ? std::max(c.lexical_k * 10, 1000) : c.lexical_k};
+    LexicalQuery lq{terms, extra, allow_ptr ? std::max(c.lexical_k * 10, 1000) : c.lexical_k,
+                    c.lexical_budget};
     LM_ASSIGN_OR_RETURN(auto hits, index_.lexical().search(lq));
     std::vector<int64_t> ids;
     for (const auto& h : hits) {
@@ -217,6 +220,53 @@ core::Result<SearchResult> Pipeline::search(const SearchRequest& req) const {
     time("expansion", t0);
   }
 
+  // ---- dense (runs on its own thread while the lexical stage runs on this one) ----
+  // The query's encoder pass and the vector search do not touch the lexical index, so the two
+  // retrievers overlap and hybrid search costs about the slower of the two, not their sum. The
+  // task only reads; its outcome is merged below in the same order as before (lexical lists
+  // first), so fusion is unchanged. A future from std::async joins in its destructor, so an
+  // early return from the lexical stage still waits for it.
+  struct DenseOutcome {
+    std::vector<Degraded> degraded;
+    std::vector<float> qvec;
+    std::vector<std::vector<int64_t>> lists;
+    std::vector<double> weights;
+    double ms = 0;
+  };
+  auto run_dense = [&]() {
+    DenseOutcome out;
+    const auto t0 = Clock::now();
+    if (!has_dense()) {
+      out.degraded.push_back({"dense", "no embedding model installed"});
+    } else if (!index_.dense_ready()) {
+      out.degraded.push_back({"dense", "the vector index is still being built"});
+    } else {
+      auto v = deps_.embedder->embed(req.query);
+      if (!v) {
+        out.degraded.push_back({"dense", "embedding failed: " + v.error().message});
+      } else {
+        out.qvec = std::move(*v);
+        out.lists.push_back(dense_search(out.qvec));
+        out.weights.push_back(c.dense_weight);
+        if (!expansion_queries.empty()) {
+          auto vs = deps_.embedder->embed_many(expansion_queries);
+          if (vs) {
+            for (const auto& ev : *vs) {
+              out.lists.push_back(dense_search(ev));
+              out.weights.push_back(0.5 * c.dense_weight);
+            }
+          }
+        }
+      }
+    }
+    out.ms = ms_since(t0);
+    return out;
+  };
+  std::future<DenseOutcome> dense_task;
+  if (c.dense && c.lexical && dense_possible && index_.lexical_ready()) {
+    dense_task = std::async(std::launch::async, run_dense);
+  }
+
   // ---- lexical ----
   if (c.lexical) {
     const auto t0 = Clock::now();
@@ -243,32 +293,15 @@ core::Result<SearchResult> Pipeline::search(const SearchRequest& req) const {
   // ---- dense (and HyDE, which searches the same index) ----
   std::vector<float> qvec;
   if (c.dense) {
-    const auto t0 = Clock::now();
-    if (!has_dense()) {
-      degrade("dense", "no embedding model installed");
-    } else if (!index_.dense_ready()) {
-      degrade("dense", "the vector index is still being built");
-    } else {
-      auto v = deps_.embedder->embed(req.query);
-      if (!v) {
-        degrade("dense", "embedding failed: " + v.error().message);
-      } else {
-        qvec = std::move(*v);
-        dense_ids = dense_search(qvec);
-        lists.push_back(dense_ids);
-        weights.push_back(c.dense_weight);
-        if (!expansion_queries.empty()) {
-          auto vs = deps_.embedder->embed_many(expansion_queries);
-          if (vs) {
-            for (const auto& ev : *vs) {
-              lists.push_back(dense_search(ev));
-              weights.push_back(0.5 * c.dense_weight);
-            }
-          }
-        }
-      }
+    DenseOutcome d = dense_task.valid() ? dense_task.get() : run_dense();
+    for (auto& g : d.degraded) degrade(std::move(g.stage), std::move(g.reason));
+    qvec = std::move(d.qvec);
+    if (!d.lists.empty()) dense_ids = d.lists.front();
+    for (size_t i = 0; i < d.lists.size(); ++i) {
+      lists.push_back(std::move(d.lists[i]));
+      weights.push_back(d.weights[i]);
     }
-    time("dense", t0);
+    res.timings.push_back({"dense", d.ms});
   }
   if (c.hyde != StageSource::kOff) {
     const auto t0 = Clock::now();

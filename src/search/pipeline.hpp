@@ -45,6 +45,10 @@ struct PipelineConfig {
   StageSource expansion = StageSource::kOff;  // auto: the LLM, else WordNet
   StageSource hyde = StageSource::kOff;       // auto: the LLM, else pseudo-relevance feedback
   int lexical_k = 100;
+  // Candidate budget of the lexical retriever (LexicalQuery::candidate_budget): books holding
+  // one of the query's rarer words, up to about this many, are scored; 0 scores every book
+  // holding any of its words. Bounds the lexical stage's cost on long queries of common words.
+  int lexical_budget = 5000;
   int dense_k = 100;
   double rrf_k = 60;
   // Weight of the dense lists (the query's, the variants' and HyDE's) in the fusion, against 1

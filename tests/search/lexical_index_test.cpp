@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -342,6 +343,94 @@ TEST_F(LexicalIndexTest, readers_search_while_the_writer_upserts) {
   EXPECT_EQ(errors.load(), 0);
   EXPECT_GT(searches.load(), 0);
   EXPECT_EQ(search({"book"}).size(), 100u);  // the limit of the helper
+}
+
+// ---- The candidate budget (pruned BM25) ----
+
+class LexicalBudgetTest : public ::testing::Test {
+ protected:
+  // 40 books about the sea (a common word), 3 of them about a lighthouse too, 2 others about a
+  // lighthouse only, and 1 about a keeper who is also at sea.
+  void SetUp() override {
+    auto r = LexicalIndex::open("");
+    ASSERT_TRUE(r) << r.error().message;
+    index_ = std::move(*r);
+    std::vector<SearchDoc> docs;
+    for (int i = 1; i <= 40; ++i) {
+      std::string text = "A voyage on the sea, chapter " + std::to_string(i) + ".";
+      if (i <= 3) text += " A lighthouse stands by the sea.";
+      if (i == 4) text += " Its keeper writes letters.";
+      docs.push_back(doc(i, "s-" + std::to_string(i), "Sea book " + std::to_string(i), "", text));
+    }
+    docs.push_back(doc(41, "l-1", "The Lighthouse", "", "A lighthouse on a rock."));
+    docs.push_back(doc(42, "l-2", "Lamps", "", "A lighthouse keeper's winter."));
+    ASSERT_TRUE(index_->upsert(docs));
+  }
+
+  std::vector<LexicalHit> run(std::vector<std::string> terms, int64_t budget, int limit = 100) {
+    LexicalQuery q{std::move(terms), {}, limit, budget};
+    auto r = index_->search(q);
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : std::vector<LexicalHit>{};
+  }
+
+  std::unique_ptr<LexicalIndex> index_;
+};
+
+TEST_F(LexicalBudgetTest, pruned_search_scores_its_books_exactly_as_the_full_search) {
+  const auto full = run({"sea", "lighthouse", "keeper"}, 0);
+  const auto pruned = run({"sea", "lighthouse", "keeper"}, 6);  // lighthouse 5 + keeper 2 > 6
+  std::map<int64_t, double> full_score;
+  for (const auto& h : full) full_score[h.id] = h.score;
+  EXPECT_EQ(full.size(), 42u);  // every book holds one of the words
+  ASSERT_FALSE(pruned.empty());
+  for (const auto& h : pruned) {
+    ASSERT_TRUE(full_score.count(h.id)) << h.id;
+    EXPECT_NEAR(h.score, full_score[h.id], 1e-9) << h.id;  // the same BM25, all three words
+  }
+  // The candidates are the books with the rarer words (keeper: 2 books, then lighthouse: 5,
+  // which would pass the budget, so keeper alone): books 4 and 42.
+  EXPECT_EQ(ids(pruned), (std::vector<int64_t>{42, 4}));
+  EXPECT_EQ(ids(full).front(), 42);  // and the best of them is the full search's best
+}
+
+TEST_F(LexicalBudgetTest, books_with_only_common_words_are_left_out_under_the_budget) {
+  const auto pruned = run({"sea", "lighthouse"}, 10);  // lighthouse (5) fits, sea (40) not
+  std::set<int64_t> got;
+  for (const auto& h : pruned) got.insert(h.id);
+  EXPECT_EQ(got, (std::set<int64_t>{1, 2, 3, 41, 42}));
+  // They are the full search's top five (a word in 40 of 42 books has next to no IDF).
+  const auto full = run({"sea", "lighthouse"}, 0);
+  ASSERT_GE(full.size(), 5u);
+  std::set<int64_t> full_top5;
+  for (size_t i = 0; i < 5; ++i) full_top5.insert(full[i].id);
+  EXPECT_EQ(full_top5, got);
+}
+
+TEST_F(LexicalBudgetTest, a_budget_that_covers_every_word_is_the_full_search) {
+  const auto full = run({"sea", "lighthouse", "keeper"}, 0);
+  const auto roomy = run({"sea", "lighthouse", "keeper"}, 1000);
+  ASSERT_EQ(ids(roomy), ids(full));
+  for (size_t i = 0; i < full.size(); ++i) EXPECT_DOUBLE_EQ(roomy[i].score, full[i].score);
+}
+
+TEST_F(LexicalBudgetTest, the_rarest_word_is_a_candidate_word_whatever_the_budget) {
+  EXPECT_EQ(run({"sea"}, 1).size(), 40u);                    // one word: the full search
+  EXPECT_EQ(ids(run({"sea", "keeper"}, 1)), (std::vector<int64_t>{42, 4}));
+  // A word the index does not hold costs nothing, finds nothing, and is not the one word.
+  EXPECT_EQ(ids(run({"zeppelin", "keeper"}, 1)), (std::vector<int64_t>{42, 4}));
+  EXPECT_TRUE(run({"zeppelin"}, 1).empty());
+}
+
+TEST_F(LexicalBudgetTest, words_the_tokenizer_splits_and_fts5_syntax_work_pruned) {
+  // "keeper's" is the phrase "keeper s"; its count is its rarest token's.
+  EXPECT_EQ(ids(run({"sea", "keeper's"}, 3)), (std::vector<int64_t>{42}));
+  for (const std::string t : {"\"", "whale\"", "AND", "NEAR(sea", "*", "title:sea", "(sea)",
+                              "''", "\x01\x02", "a\nb", "!!!"}) {
+    LexicalQuery q{{t, "sea", "keeper"}, {"lighthouse"}, 10, 1};
+    auto r = index_->search(q);
+    ASSERT_TRUE(r) << "term [" << t << "]: " << r.error().message;
+  }
 }
 
 TEST(LexicalIndexFile, a_reopened_file_keeps_its_documents_and_meta) {

@@ -126,7 +126,7 @@ Response search_books(search::SearchService& svc, SearchMetrics& m, Request& req
   if (auto bad = reject_unknown_params(
           req, {"q", "limit", "genre", "language", "year_min", "year_max", "price_min", "price_max",
                 "in_stock", "lexical", "dense", "rerank", "expansion", "hyde", "rrf_k",
-                "dense_weight", "rerank_n"}))
+                "dense_weight", "rerank_n", "lexical_budget"}))
     return std::move(*bad);
   return guarded(req, [&]() -> core::Result<Response> {
     LM_TRY(q.reject_repeated());
@@ -156,6 +156,8 @@ Response search_books(search::SearchService& svc, SearchMetrics& m, Request& req
     LM_ASSIGN_OR_RETURN(auto dense_weight, weight_param(q, "dense_weight"));
     if (dense_weight) sr.config.dense_weight = *dense_weight;
     if (rerank_n) sr.config.rerank_n = static_cast<int>(*rerank_n);
+    LM_ASSIGN_OR_RETURN(auto budget, int_param(q, "lexical_budget", 0, 100'000'000));
+    if (budget) sr.config.lexical_budget = static_cast<int>(*budget);
     LM_ASSIGN_OR_RETURN(auto r, svc.search(sr, req.request_id));
     observe(m, "search", r);
     return finish(r);

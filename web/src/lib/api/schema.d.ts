@@ -1005,6 +1005,7 @@ export interface components {
             /** @enum {string} */
             hyde: "off" | "auto" | "llm" | "offline";
             lexical_k: number;
+            lexical_budget: number;
             dense_k: number;
             rrf_k: number;
             dense_weight: number;
@@ -1921,6 +1922,8 @@ export interface operations {
                 /** @description Weight of the dense lists in the fusion (the lexical list weighs 1); by default the server's `--search-dense-weight`. */
                 dense_weight?: number;
                 rerank_n?: number;
+                /** @description Candidate budget of the lexical retriever: only books holding one of the query's rarer words (taken from the rarest while their books add up to at most this) are scored, each on all the words; `0` scores every book holding any word. By default the server's `--search-lexical-budget`. */
+                lexical_budget?: number;
             };
             header?: {
                 /**
