@@ -14,8 +14,6 @@ namespace libromind::search {
 namespace {
 
 constexpr const char* kSchemaVersion = "1";
-constexpr char kMarkOpen = '\x02';
-constexpr char kMarkClose = '\x03';
 
 core::Error sqlite_error(sqlite3* db, const std::string& what) {
   return core::Error::unavailable("lexical index: " + what + ": " +
@@ -92,30 +90,6 @@ std::string join_genres(const std::vector<std::string>& genres) {
   std::string out;
   for (const auto& g : genres) out += (out.empty() ? "" : "; ") + g;
   return out;
-}
-
-// Splits text marked with \x02 ... \x03 into parts.
-std::vector<SnippetPart> parse_marked(const std::string& s) {
-  std::vector<SnippetPart> parts;
-  std::string cur;
-  bool in = false;
-  auto flush = [&] {
-    if (!cur.empty()) parts.push_back({std::move(cur), in});
-    cur.clear();
-  };
-  for (char c : s) {
-    if (c == kMarkOpen) {
-      flush();
-      in = true;
-    } else if (c == kMarkClose) {
-      flush();
-      in = false;
-    } else {
-      cur += c;
-    }
-  }
-  flush();
-  return parts;
 }
 
 // ---- lm_bm25: FTS5's bm25() over the leading phrases of the expression only ----
@@ -241,6 +215,25 @@ struct LexicalIndex::Reader {
       return sqlite_error(db, "prepare the vocabulary lookup");
     }
     return core::ok();
+  }
+
+  struct Token {
+    std::string term;
+    int start = 0;  // byte offsets in the text
+    int end = 0;
+  };
+  core::Result<std::vector<Token>> tokenize(std::string_view text, int flags) {
+    std::vector<Token> out;
+    auto on_token = [](void* p, int, const char* t, int n, int start, int end) {
+      static_cast<std::vector<Token>*>(p)->push_back({std::string(t, static_cast<size_t>(n)),
+                                                      start, end});
+      return SQLITE_OK;
+    };
+    if (tokenizer.xTokenize(tok, &out, flags, text.data(), static_cast<int>(text.size()),
+                            on_token) != SQLITE_OK) {
+      return sqlite_error(db, "tokenize");
+    }
+    return out;
   }
 
   // Books holding the word: the index's count of its rarest token (a word the tokenizer splits
@@ -579,23 +572,164 @@ core::Result<std::vector<Suggestion>> LexicalIndex::suggest(const std::vector<st
 core::Result<std::map<int64_t, Highlight>> LexicalIndex::highlight(
     const LexicalQuery& query, const std::vector<int64_t>& ids) const {
   std::map<int64_t, Highlight> out;
-  const std::string expr = fts_match_expression(query);
-  if (expr.empty() || ids.empty()) return out;
+  if (ids.empty() || fts_match_expression(query).empty()) return out;
   std::string in;
   for (size_t i = 0; i < ids.size(); ++i) in += (i ? "," : "") + std::to_string(ids[i]);
-  LM_ASSIGN_OR_RETURN(auto reader, borrow());
+  // The texts by rowid (no MATCH: a lookup per id), marked in-process by mark(). FTS5's own
+  // highlight() and snippet() need `MATCH ... AND rowid IN (...)`, which evaluated the whole
+  // query again: 6 to 17 ms for 20 books at 74k books, against well under 1 ms this way.
+  std::vector<int64_t> found;
+  std::vector<std::string> titles, descriptions;
   {
-    Stmt s(reader->db,
-           "SELECT rowid, highlight(fts, 0, char(2), char(3)), snippet(fts, 3, char(2), char(3), "
-           "'…', 28) FROM fts WHERE fts MATCH ?1 AND rowid IN (" +
-               in + ")");
-    if (!s.ok()) return sqlite_error(reader->db, "highlight");
-    s.bind(1, expr);
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      out[s.int_at(0)] = Highlight{parse_marked(s.text_at(1)), parse_marked(s.text_at(2))};
+    LM_ASSIGN_OR_RETURN(auto reader, borrow());
+    {
+      Stmt s(reader->db, "SELECT rowid, title, description FROM fts WHERE rowid IN (" + in + ")");
+      if (!s.ok()) return sqlite_error(reader->db, "highlight");
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        found.push_back(s.int_at(0));
+        titles.push_back(s.text_at(1));
+        descriptions.push_back(s.text_at(2));
+      }
+      if (rc != SQLITE_DONE) return sqlite_error(reader->db, "highlight");
     }
-    if (rc != SQLITE_DONE) return sqlite_error(reader->db, "highlight");
+    give_back(std::move(reader));
+  }
+  std::vector<MarkText> texts;
+  for (size_t i = 0; i < found.size(); ++i) texts.push_back({titles[i], descriptions[i]});
+  std::vector<std::string> terms;
+  for (const auto& t : query.terms) terms.push_back(t);
+  for (const auto& t : query.extra_terms) terms.push_back(t);
+  LM_ASSIGN_OR_RETURN(auto marks, mark(terms, texts));
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (marks[i]) out.emplace(found[i], std::move(*marks[i]));
+  }
+  return out;
+}
+
+namespace {
+
+using Token = std::vector<std::string>;  // a query word's tokens: one, or a phrase
+
+// For each of `tokens`, the occurrence of a phrase it is part of (numbered from 1), or 0.
+template <typename DocToken>
+std::vector<int> matched_tokens(const std::vector<DocToken>& tokens,
+                                const std::vector<Token>& phrases) {
+  std::vector<int> hit(tokens.size(), 0);
+  int occurrence = 0;
+  for (const auto& ph : phrases) {
+    if (ph.empty() || ph.size() > tokens.size()) continue;
+    for (size_t i = 0; i + ph.size() <= tokens.size(); ++i) {
+      size_t k = 0;
+      while (k < ph.size() && tokens[i + k].term == ph[k]) ++k;
+      if (k == ph.size()) {
+        ++occurrence;
+        for (k = 0; k < ph.size(); ++k) hit[i + k] = occurrence;
+      }
+    }
+  }
+  return hit;
+}
+
+// Parts of text[from, to) with the matched tokens in it marked: a phrase's tokens are one part
+// (with what separates them), and so are matches separated only by spaces.
+template <typename DocToken>
+std::vector<SnippetPart> marked_parts(std::string_view text, const std::vector<DocToken>& tokens,
+                                      const std::vector<int>& hit, size_t first, size_t last,
+                                      int from, int to) {
+  std::vector<SnippetPart> parts;
+  auto add = [&](int a, int b, bool match) {
+    if (b <= a) return;
+    std::string piece(text.substr(static_cast<size_t>(a), static_cast<size_t>(b - a)));
+    if (!parts.empty() && parts.back().match == match) {
+      parts.back().text += piece;
+    } else {
+      parts.push_back({std::move(piece), match});
+    }
+  };
+  int at = from;
+  int previous = 0;  // occurrence of the last marked token
+  for (size_t i = first; i < last && i < tokens.size(); ++i) {
+    if (hit[i] == 0) continue;
+    const bool joins = !parts.empty() && parts.back().match &&
+                       (hit[i] == previous ||
+                        text.substr(static_cast<size_t>(at),
+                                    static_cast<size_t>(tokens[i].start - at))
+                                .find_first_not_of(' ') == std::string_view::npos);
+    previous = hit[i];
+    if (joins) {
+      parts.back().text += std::string(text.substr(static_cast<size_t>(at),
+                                                   static_cast<size_t>(tokens[i].end - at)));
+    } else {
+      add(at, tokens[i].start, false);
+      add(tokens[i].start, tokens[i].end, true);
+    }
+    at = tokens[i].end;
+  }
+  add(at, to, false);
+  return parts;
+}
+
+}  // namespace
+
+core::Result<std::vector<std::optional<Highlight>>> LexicalIndex::mark(
+    const std::vector<std::string>& terms, const std::vector<MarkText>& texts) const {
+  std::vector<std::optional<Highlight>> out(texts.size());
+  if (terms.empty() || texts.empty()) return out;
+  LM_ASSIGN_OR_RETURN(auto reader, borrow());
+  std::vector<Token> phrases;
+  for (const auto& t : terms) {
+    LM_ASSIGN_OR_RETURN(auto toks, reader->tokenize(t, FTS5_TOKENIZE_QUERY));
+    Token ph;
+    for (auto& k : toks) ph.push_back(std::move(k.term));
+    if (!ph.empty()) phrases.push_back(std::move(ph));
+  }
+  for (size_t n = 0; n < texts.size() && !phrases.empty(); ++n) {
+    const std::string_view title = texts[n].title, desc = texts[n].description;
+    LM_ASSIGN_OR_RETURN(auto ttoks, reader->tokenize(title, FTS5_TOKENIZE_DOCUMENT));
+    LM_ASSIGN_OR_RETURN(auto dtoks, reader->tokenize(desc, FTS5_TOKENIZE_DOCUMENT));
+    const auto thit = matched_tokens(ttoks, phrases);
+    const auto dhit = matched_tokens(dtoks, phrases);
+    auto has_hit = [](const std::vector<int>& v) {
+      return std::any_of(v.begin(), v.end(), [](int o) { return o != 0; });
+    };
+    if (!has_hit(thit) && !has_hit(dhit)) continue;
+    Highlight h;
+    h.title = marked_parts(title, ttoks, thit, 0, ttoks.size(), 0, static_cast<int>(title.size()));
+    if (h.title.empty()) h.title.push_back({std::string(title), false});
+    // The window: the kSnippetTokens tokens with the most matches (the earliest among equals),
+    // then moved left to centre its matches when that leaves room before the first one.
+    const size_t window = static_cast<size_t>(kSnippetTokens);
+    size_t best = 0, best_hits = 0, hits = 0;
+    for (size_t i = 0; i < dtoks.size(); ++i) {
+      hits += dhit[i] != 0 ? 1 : 0;
+      if (i >= window) hits -= dhit[i - window] != 0 ? 1 : 0;
+      const size_t start = i + 1 >= window ? i + 1 - window : 0;
+      if (hits > best_hits) {
+        best_hits = hits;
+        best = start;
+      }
+    }
+    if (best_hits > 0 && dtoks.size() > window) {
+      size_t first = dtoks.size(), last = 0;
+      for (size_t i = best; i < best + window && i < dtoks.size(); ++i) {
+        if (dhit[i] != 0) {
+          first = std::min(first, i);
+          last = i;
+        }
+      }
+      const size_t span = last - first + 1;  // <= window: both are in it
+      best = std::min(first - std::min(first, (window - span) / 2), dtoks.size() - window);
+    }
+    if (!dtoks.empty()) {
+      const size_t end = std::min(dtoks.size(), best + window);
+      const int from = best == 0 ? 0 : dtoks[best].start;
+      const int to = end == dtoks.size() ? static_cast<int>(desc.size()) : dtoks[end - 1].end;
+      h.snippet = marked_parts(desc, dtoks, dhit, best, end, from, to);
+      if (best > 0) h.snippet.insert(h.snippet.begin(), SnippetPart{"…", false});
+      if (end < dtoks.size()) h.snippet.push_back({"…", false});
+    }
+    out[n] = std::move(h);
   }
   give_back(std::move(reader));
   return out;

@@ -13,7 +13,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -86,10 +88,22 @@ class LexicalIndex {
   // best match first, more popular first among equals.
   core::Result<std::vector<Suggestion>> suggest(const std::vector<std::string>& words,
                                                 int limit) const;
-  // Title and description snippet of each id for the query's terms (ids without a lexical
-  // match get no entry).
+  // mark() of each id's title and description as the index holds them (ids whose title and
+  // description hold none of the query's words get no entry).
   core::Result<std::map<int64_t, Highlight>> highlight(const LexicalQuery& query,
                                                        const std::vector<int64_t>& ids) const;
+
+  // The query's words marked in each (title, description), as the index tokenizes them
+  // (Porter-stemmed, case and diacritics folded; a word the tokenizer splits is a phrase): the
+  // whole title, and a window of about kSnippetTokens tokens of the description around the most
+  // matches, with "…" where it was cut. nullopt for a text where no word matches.
+  struct MarkText {
+    std::string_view title;
+    std::string_view description;
+  };
+  static constexpr int kSnippetTokens = 28;
+  core::Result<std::vector<std::optional<Highlight>>> mark(
+      const std::vector<std::string>& terms, const std::vector<MarkText>& texts) const;
 
   const std::string& path() const { return path_; }
 

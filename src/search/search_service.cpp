@@ -1,5 +1,6 @@
 #include "search/search_service.hpp"
 
+#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -21,15 +22,27 @@ core::Error still_building() {
 }  // namespace
 
 core::Result<std::vector<FoundBook>> SearchService::books_for(
-    const SearchResult& r, const std::vector<std::string>& terms) {
+    SearchResult& r, const std::vector<std::string>& terms) {
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
   std::vector<int64_t> ids;
   ids.reserve(r.hits.size());
   for (const auto& h : r.hits) ids.push_back(h.id);
+  auto t0 = Clock::now();
   LM_ASSIGN_OR_RETURN(auto books, catalog_.get_books_by_pk(ids));
+  double ms = ms_since(t0);
+  r.timings.push_back({"books", ms});
+  r.total_ms += ms;
   std::map<int64_t, Highlight> highlights;
   if (!terms.empty() && index_.lexical_ready()) {
+    t0 = Clock::now();
     auto hl = index_.lexical().highlight(LexicalQuery{terms, {}, 0}, ids);
     if (hl) highlights = std::move(*hl);  // highlights are a nicety: never fail the search
+    ms = ms_since(t0);
+    r.timings.push_back({"highlight", ms});
+    r.total_ms += ms;
   }
   std::unordered_map<int64_t, const SearchHit*> hit_of;
   for (const auto& h : r.hits) hit_of.emplace(h.id, &h);

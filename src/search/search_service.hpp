@@ -69,7 +69,7 @@ class SearchService {
   core::Result<std::vector<SuggestItem>> suggest(const std::string& prefix, int limit);
 
  private:
-  core::Result<std::vector<FoundBook>> books_for(const SearchResult& r,
+  core::Result<std::vector<FoundBook>> books_for(SearchResult& r,
                                                  const std::vector<std::string>& terms);
   void record(const SearchResponse& r, const std::string& kind);
 

@@ -270,6 +270,55 @@ TEST_F(LexicalIndexTest, highlight_marks_the_matched_words) {
   }
 }
 
+TEST_F(LexicalIndexTest, mark_marks_stemmed_folded_words_like_highlight) {
+  auto r = index_->mark({"whales", "moby", "cafe"},
+                        {{"Moby Dick", "The whaling ship Pequod hunts the white whale across "
+                                       "the oceans."},
+                         {"Café Müller", "Dancers in a café, with chairs."},
+                         {"Emma", "A matchmaker in a village."}});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 3u);
+  ASSERT_TRUE((*r)[0]);
+  const Highlight& h = *(*r)[0];
+  EXPECT_EQ(joined(h.title), "Moby Dick");
+  EXPECT_EQ(matched(h.title), std::vector<std::string>{"Moby"});
+  EXPECT_EQ(joined(h.snippet), "The whaling ship Pequod hunts the white whale across the oceans.");
+  EXPECT_EQ(matched(h.snippet), (std::vector<std::string>{"whaling", "whale"}));
+  ASSERT_TRUE((*r)[1]);
+  EXPECT_EQ(matched((*r)[1]->title), std::vector<std::string>{"Café"});
+  EXPECT_EQ(matched((*r)[1]->snippet), std::vector<std::string>{"café"});
+  EXPECT_FALSE((*r)[2]);  // nothing matches
+}
+
+TEST_F(LexicalIndexTest, mark_cuts_a_long_description_around_its_matches) {
+  std::string desc;
+  for (int i = 0; i < 100; ++i) desc += "word" + std::to_string(i) + " ";
+  desc += "the lighthouse keeper's lamp ";
+  for (int i = 100; i < 200; ++i) desc += "word" + std::to_string(i) + " ";
+  auto r = index_->mark({"lighthouse", "keeper's"}, {{"Lamps", desc}});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE((*r)[0]);
+  const auto& snip = (*r)[0]->snippet;
+  ASSERT_GE(snip.size(), 3u);
+  EXPECT_EQ(snip.front().text, "…");
+  EXPECT_EQ(snip.back().text, "…");
+  // "keeper's" is the phrase keeper + s, marked whole; adjacent matches are one part.
+  EXPECT_EQ(matched(snip), std::vector<std::string>{"lighthouse keeper's"});
+  // About kSnippetTokens tokens, with the matches in the middle.
+  const std::string text = joined(snip);
+  EXPECT_NE(text.find("word90 "), std::string::npos) << text;
+  EXPECT_NE(text.find("word110"), std::string::npos) << text;
+  EXPECT_EQ(text.find("word80 "), std::string::npos) << text;
+  EXPECT_EQ(text.find("word120"), std::string::npos) << text;
+  // A short description is whole; no terms, no marks.
+  auto none = index_->mark({}, {{"Lamps", desc}});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE((*none)[0]);
+  auto odd = index_->mark({"\"", "NEAR(", "*"}, {{"x", "y"}});
+  ASSERT_TRUE(odd);
+  EXPECT_FALSE((*odd)[0]);
+}
+
 TEST_F(LexicalIndexTest, highlight_of_nothing_is_empty) {
   auto none = index_->highlight({{"whale"}, {}, 10}, {});
   ASSERT_TRUE(none);

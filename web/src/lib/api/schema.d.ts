@@ -1021,6 +1021,7 @@ export interface components {
             query: string;
             items: components["schemas"]["SearchItem"][];
             pipeline: components["schemas"]["SearchPipeline"];
+            /** @description Milliseconds per stage (expansion, lexical, dense, hyde, fusion, rerank; books and highlight for reading the found books and marking their words) and in all. */
             timings_ms: {
                 [key: string]: number;
             };
