@@ -22,6 +22,9 @@ CONFIGS = {
     "hybrid": "expansion=off&hyde=off&rerank=false",
     "hybrid+offline": "dense_weight=0.5&expansion=offline&hyde=offline&rerank=false",
     "hybrid+rerank": "rerank=true&rerank_n=20&expansion=off&hyde=off",
+    # The lexical retriever without its candidate budget (every book holding a word scored).
+    "lexical-exact": "dense=false&expansion=off&hyde=off&rerank=false&lexical_budget=0",
+    "hybrid-exact": "expansion=off&hyde=off&rerank=false&lexical_budget=0",
 }
 
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <system_error>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -264,7 +265,11 @@ core::Result<SearchResult> Pipeline::search(const SearchRequest& req) const {
   };
   std::future<DenseOutcome> dense_task;
   if (c.dense && c.lexical && dense_possible && index_.lexical_ready()) {
-    dense_task = std::async(std::launch::async, run_dense);
+    try {
+      dense_task = std::async(std::launch::async, run_dense);
+    } catch (const std::system_error&) {
+      // No thread to be had (resource limits): the dense stage runs after the lexical one.
+    }
   }
 
   // ---- lexical ----
