@@ -19,12 +19,6 @@ using store::Value;
 
 namespace {
 
-// A statement whose row count does not matter.
-core::Result<void> run_sql(store::Connection& conn, std::string_view sql, store::Params params) {
-  LM_TRY(conn.exec(sql, std::move(params)));
-  return core::ok();
-}
-
 constexpr const char* kColumns =
     "id, state, format, on_error, file_name, path, bytes, rows_read, inserted, updated, "
     "unchanged, failed, embeddings_total, errors, error, created_by, job_id, created_at, "
@@ -166,7 +160,7 @@ core::Result<int64_t> first_invalid_utf8_line(const std::string& path) {
 
 core::Result<void> record_import_embeds(store::Connection& tx, int64_t import_id, int64_t job_id,
                                         int64_t books) {
-  return run_sql(
+  return store::run(
       tx,
       "INSERT INTO import_embeds (import_id, job_id, books) SELECT $1, $2, $3 WHERE EXISTS "
       "(SELECT 1 FROM imports WHERE id = $1) ON CONFLICT (import_id, job_id) DO NOTHING",
@@ -276,7 +270,7 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
   }
   LM_TRY(store::with_transaction(store_, [&](store::Connection& tx) {
     const int64_t now = jobs::Queue::now_ms();
-    return run_sql(tx,
+    return store::run(tx,
                    "UPDATE imports SET state = 'running', started_at = $1, updated_at = $1 "
                    "WHERE id = $2",
                    {Value{now}, Value{id}});
@@ -315,7 +309,7 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
     }
     embed_total = static_cast<int64_t>(ids.size());
     const int64_t now = jobs::Queue::now_ms();
-    return run_sql(
+    return store::run(
         tx,
         "UPDATE imports SET state = 'succeeded', rows_read = $1, inserted = $2, updated = $3, "
         "unchanged = $4, failed = $5, embeddings_total = $6, errors = $7, finished_at = $8, "
@@ -328,7 +322,7 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
   if (!report && ctx.should_stop()) {
     // The worker is stopping (or lost the claim): nothing was written, the job runs again.
     (void)store::with_transaction(store_, [&](store::Connection& tx) {
-      return run_sql(tx,
+      return store::run(tx,
                      "UPDATE imports SET state = 'queued', updated_at = $1 WHERE id = $2 AND "
                      "state = 'running'",
                      {Value{jobs::Queue::now_ms()}, Value{id}});
@@ -341,7 +335,7 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
     if (last) {
       (void)store::with_transaction(store_, [&](store::Connection& tx) {
         const int64_t now = jobs::Queue::now_ms();
-        return run_sql(tx,
+        return store::run(tx,
                        "UPDATE imports SET state = 'failed', error = $1, finished_at = $2, "
                        "updated_at = $2 WHERE id = $3",
                        {Value{report.error().message}, Value{now}, Value{id}});
@@ -359,7 +353,7 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
                             "the good rows and reports the rest)";
     LM_TRY(store::with_transaction(store_, [&](store::Connection& tx) {
       const int64_t now = jobs::Queue::now_ms();
-      return run_sql(
+      return store::run(
           tx,
           "UPDATE imports SET state = 'failed', rows_read = $1, failed = $2, errors = $3, "
           "error = $4, finished_at = $5, updated_at = $5 WHERE id = $6",

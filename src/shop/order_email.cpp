@@ -9,12 +9,6 @@ namespace libromind::shop {
 
 namespace {
 
-// A statement whose row count does not matter.
-core::Result<void> run_sql(store::Connection& conn, std::string_view sql, store::Params params) {
-  LM_TRY(conn.exec(sql, std::move(params)));
-  return core::ok();
-}
-
 std::string html_escape(const std::string& s) {
   std::string out;
   out.reserve(s.size());
@@ -131,7 +125,7 @@ core::Result<nlohmann::json> OrderEmails::run(jobs::JobContext& ctx) {
   mail::Message m = render_order_confirmation(order, options_, domain);
   LM_TRY(smtp_.send(m));
   LM_TRY(store::with_transaction(store_, [&](store::Connection& tx) {
-    return run_sql(tx,
+    return store::run(tx,
                    "INSERT INTO order_emails (order_id, message_id, recipient, sent_at) VALUES "
                    "($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING",
                    {store::Value{pk}, store::Value{m.message_id}, store::Value{m.to},

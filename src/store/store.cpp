@@ -115,6 +115,11 @@ std::string as_string(const Value& v) {
 
 bool is_null(const Value& v) { return std::holds_alternative<std::nullptr_t>(v); }
 
+core::Result<void> run(Connection& conn, std::string_view sql, const Params& params) {
+  LM_TRY(conn.exec(sql, params));
+  return core::ok();
+}
+
 core::Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
   std::string_view url = options.url;
   if (options.pool_size < 1) return core::Error::invalid("store pool size must be at least 1");

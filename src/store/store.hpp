@@ -57,6 +57,9 @@ class Connection {
   virtual core::Result<void> rollback() = 0;
 };
 
+// Runs one statement whose row count does not matter (for code that returns Result<void>).
+core::Result<void> run(Connection& conn, std::string_view sql, const Params& params = {});
+
 // A connection borrowed from a store's pool; returned when the handle is destroyed.
 using ConnectionHandle = std::unique_ptr<Connection, std::function<void(Connection*)>>;
 
