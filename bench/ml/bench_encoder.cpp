@@ -129,6 +129,64 @@ BENCHMARK(BM_EmbedShortQuery)
     ->MinTime(2.0)
     ->UseRealTime();
 
+// The labelled shopper queries of ../shared/eval/dev.jsonl (LIBROMIND_QUERIES), one at a time
+// in turn: what the search endpoint embeds. Most are longer than the short query above (a
+// sentence of 10 to 30 word pieces).
+const std::vector<std::string>& shopper_queries() {
+  static const std::vector<std::string> queries = [] {
+    std::vector<std::string> out;
+    std::ifstream in(env_or("LIBROMIND_QUERIES", "/work/shared/eval/dev.jsonl"));
+    std::string line;
+    while (std::getline(in, line)) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("query") && j["query"].is_string()) {
+        out.push_back(j["query"].get<std::string>());
+      }
+    }
+    return out;
+  }();
+  return queries;
+}
+
+void BM_EmbedShopperQueries(benchmark::State& state) {
+  std::string error;
+  ml::SentenceEmbedder* emb = embedder(static_cast<int32_t>(state.range(0)), &error);
+  if (emb == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const auto& queries = shopper_queries();
+  if (queries.empty()) {
+    state.SkipWithError("no queries in LIBROMIND_QUERIES");
+    return;
+  }
+  std::vector<double> ms;
+  size_t next = 0;
+  for (auto _ : state) {
+    const std::vector<std::string> one = {queries[next++ % queries.size()]};
+    const auto t0 = std::chrono::steady_clock::now();
+    auto v = emb->embed(one);
+    const auto t1 = std::chrono::steady_clock::now();
+    if (!v) {
+      state.SkipWithError(v.error().message.c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(v->data());
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  state.counters["p50_ms"] = ms[ms.size() / 2];
+  state.counters["p99_ms"] = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EmbedShopperQueries)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
+
 // 20 (query, description) pairs per iteration. Without an installed re-ranker, the same pairs
 // run through the embedder's encoder instead (label "proxy"): ms-marco-MiniLM-L-6-v2 has the
 // shape of all-MiniLM-L6-v2 (6 layers, hidden 384), and its head is one 384x384 product.

@@ -197,6 +197,7 @@ struct ServeFlags {
   bool embed_in_background = true;
   int embed_threads = 1;
   int query_encoders = 2;
+  int query_threads = 1;
   std::string wordnet_dir = "/usr/share/wordnet";
   std::string search_rerank = "auto";
   std::string search_expansion = "off";
@@ -222,6 +223,7 @@ core::Result<void> setup_search(store::Store& store, const ServeFlags& s,
   o.embed_in_background = s.embed_in_background;
   o.embed_threads = s.embed_threads;
   o.query_encoders = s.query_encoders;
+  o.query_threads = s.query_threads;
   o.wordnet_dir = s.wordnet_dir;
   o.generator = generator;
   LM_ASSIGN_OR_RETURN(stack, build_search_stack(store, o, [&sm](const search::Degraded& d) {
@@ -691,6 +693,13 @@ serve
     ->add_option("--query-encoders", svf->query_encoders,
                  "Query embedders kept loaded (concurrent dense searches)")
     ->envname("LIBROMIND_QUERY_ENCODERS")
+    ->check(CLI::Range(1, 64))
+    ->capture_default_str();
+serve
+    ->add_option("--query-threads", svf->query_threads,
+                 "Threads of each query embedder and re-ranker (a query's encoder pass is bound "
+                 "by reading the model's weights from memory; two threads read faster)")
+    ->envname("LIBROMIND_QUERY_THREADS")
     ->check(CLI::Range(1, 64))
     ->capture_default_str();
 serve->add_option("--wordnet-dir", svf->wordnet_dir, "WordNet data for offline query expansion")
