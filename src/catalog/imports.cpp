@@ -271,9 +271,9 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
   LM_TRY(store::with_transaction(store_, [&](store::Connection& tx) {
     const int64_t now = jobs::Queue::now_ms();
     return store::run(tx,
-                   "UPDATE imports SET state = 'running', started_at = $1, updated_at = $1 "
-                   "WHERE id = $2",
-                   {Value{now}, Value{id}});
+                      "UPDATE imports SET state = 'running', started_at = $1, updated_at = $1 "
+                      "WHERE id = $2",
+                      {Value{now}, Value{id}});
   }));
   {
     std::lock_guard lock(mu_);
@@ -323,9 +323,9 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
     // The worker is stopping (or lost the claim): nothing was written, the job runs again.
     (void)store::with_transaction(store_, [&](store::Connection& tx) {
       return store::run(tx,
-                     "UPDATE imports SET state = 'queued', updated_at = $1 WHERE id = $2 AND "
-                     "state = 'running'",
-                     {Value{jobs::Queue::now_ms()}, Value{id}});
+                        "UPDATE imports SET state = 'queued', updated_at = $1 WHERE id = $2 AND "
+                        "state = 'running'",
+                        {Value{jobs::Queue::now_ms()}, Value{id}});
     });
     return report.error();
   }
@@ -336,9 +336,9 @@ core::Result<nlohmann::json> Imports::run(jobs::JobContext& ctx) {
       (void)store::with_transaction(store_, [&](store::Connection& tx) {
         const int64_t now = jobs::Queue::now_ms();
         return store::run(tx,
-                       "UPDATE imports SET state = 'failed', error = $1, finished_at = $2, "
-                       "updated_at = $2 WHERE id = $3",
-                       {Value{report.error().message}, Value{now}, Value{id}});
+                          "UPDATE imports SET state = 'failed', error = $1, finished_at = $2, "
+                          "updated_at = $2 WHERE id = $3",
+                          {Value{report.error().message}, Value{now}, Value{id}});
       });
       remove_quietly(row.path);
     }

@@ -208,8 +208,9 @@ struct LexicalIndex::Reader {
       tok = nullptr;
       return sqlite_error(db, "create the porter tokenizer");
     }
-    LM_TRY(exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.lm_vocab USING "
-                    "fts5vocab(main, fts, row)"));
+    LM_TRY(exec(db,
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.lm_vocab USING "
+                "fts5vocab(main, fts, row)"));
     if (sqlite3_prepare_v2(db, "SELECT doc FROM temp.lm_vocab WHERE term = ?1", -1, &doc_count,
                            nullptr) != SQLITE_OK) {
       return sqlite_error(db, "prepare the vocabulary lookup");
@@ -225,8 +226,8 @@ struct LexicalIndex::Reader {
   core::Result<std::vector<Token>> tokenize(std::string_view text, int flags) {
     std::vector<Token> out;
     auto on_token = [](void* p, int, const char* t, int n, int start, int end) {
-      static_cast<std::vector<Token>*>(p)->push_back({std::string(t, static_cast<size_t>(n)),
-                                                      start, end});
+      static_cast<std::vector<Token>*>(p)->push_back(
+          {std::string(t, static_cast<size_t>(n)), start, end});
       return SQLITE_OK;
     };
     if (tokenizer.xTokenize(tok, &out, flags, text.data(), static_cast<int>(text.size()),
@@ -651,15 +652,15 @@ std::vector<SnippetPart> marked_parts(std::string_view text, const std::vector<D
   int previous = 0;  // occurrence of the last marked token
   for (size_t i = first; i < last && i < tokens.size(); ++i) {
     if (hit[i] == 0) continue;
-    const bool joins = !parts.empty() && parts.back().match &&
-                       (hit[i] == previous ||
-                        text.substr(static_cast<size_t>(at),
-                                    static_cast<size_t>(tokens[i].start - at))
-                                .find_first_not_of(' ') == std::string_view::npos);
+    const bool joins =
+        !parts.empty() && parts.back().match &&
+        (hit[i] == previous ||
+         text.substr(static_cast<size_t>(at), static_cast<size_t>(tokens[i].start - at))
+                 .find_first_not_of(' ') == std::string_view::npos);
     previous = hit[i];
     if (joins) {
-      parts.back().text += std::string(text.substr(static_cast<size_t>(at),
-                                                   static_cast<size_t>(tokens[i].end - at)));
+      parts.back().text += std::string(
+          text.substr(static_cast<size_t>(at), static_cast<size_t>(tokens[i].end - at)));
     } else {
       add(at, tokens[i].start, false);
       add(tokens[i].start, tokens[i].end, true);

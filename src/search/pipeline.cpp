@@ -4,8 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <future>
-#include <system_error>
 #include <nlohmann/json.hpp>
+#include <system_error>
 #include <unordered_map>
 
 #include "core/text.hpp"

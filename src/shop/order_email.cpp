@@ -126,10 +126,10 @@ core::Result<nlohmann::json> OrderEmails::run(jobs::JobContext& ctx) {
   LM_TRY(smtp_.send(m));
   LM_TRY(store::with_transaction(store_, [&](store::Connection& tx) {
     return store::run(tx,
-                   "INSERT INTO order_emails (order_id, message_id, recipient, sent_at) VALUES "
-                   "($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING",
-                   {store::Value{pk}, store::Value{m.message_id}, store::Value{m.to},
-                    store::Value{jobs::Queue::now_ms()}});
+                      "INSERT INTO order_emails (order_id, message_id, recipient, sent_at) VALUES "
+                      "($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING",
+                      {store::Value{pk}, store::Value{m.message_id}, store::Value{m.to},
+                       store::Value{jobs::Queue::now_ms()}});
   }));
   telemetry::log_info("order_email_sent", {{"order_id", order.id}, {"message_id", m.message_id}});
   return nlohmann::json{{"order_id", pk}, {"sent", true}, {"message_id", m.message_id}};

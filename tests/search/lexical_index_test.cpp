@@ -272,8 +272,9 @@ TEST_F(LexicalIndexTest, highlight_marks_the_matched_words) {
 
 TEST_F(LexicalIndexTest, mark_marks_stemmed_folded_words_like_highlight) {
   auto r = index_->mark({"whales", "moby", "cafe"},
-                        {{"Moby Dick", "The whaling ship Pequod hunts the white whale across "
-                                       "the oceans."},
+                        {{"Moby Dick",
+                          "The whaling ship Pequod hunts the white whale across "
+                          "the oceans."},
                          {"Café Müller", "Dancers in a café, with chairs."},
                          {"Emma", "A matchmaker in a village."}});
   ASSERT_TRUE(r) << r.error().message;
@@ -464,7 +465,7 @@ TEST_F(LexicalBudgetTest, a_budget_that_covers_every_word_is_the_full_search) {
 }
 
 TEST_F(LexicalBudgetTest, the_rarest_word_is_a_candidate_word_whatever_the_budget) {
-  EXPECT_EQ(run({"sea"}, 1).size(), 40u);                    // one word: the full search
+  EXPECT_EQ(run({"sea"}, 1).size(), 40u);  // one word: the full search
   EXPECT_EQ(ids(run({"sea", "keeper"}, 1)), (std::vector<int64_t>{42, 4}));
   // A word the index does not hold costs nothing, finds nothing, and is not the one word.
   EXPECT_EQ(ids(run({"zeppelin", "keeper"}, 1)), (std::vector<int64_t>{42, 4}));
@@ -474,8 +475,8 @@ TEST_F(LexicalBudgetTest, the_rarest_word_is_a_candidate_word_whatever_the_budge
 TEST_F(LexicalBudgetTest, words_the_tokenizer_splits_and_fts5_syntax_work_pruned) {
   // "keeper's" is the phrase "keeper s"; its count is its rarest token's.
   EXPECT_EQ(ids(run({"sea", "keeper's"}, 3)), (std::vector<int64_t>{42}));
-  for (const std::string t : {"\"", "whale\"", "AND", "NEAR(sea", "*", "title:sea", "(sea)",
-                              "''", "\x01\x02", "a\nb", "!!!"}) {
+  for (const std::string t : {"\"", "whale\"", "AND", "NEAR(sea", "*", "title:sea", "(sea)", "''",
+                              "\x01\x02", "a\nb", "!!!"}) {
     LexicalQuery q{{t, "sea", "keeper"}, {"lighthouse"}, 10, 1};
     auto r = index_->search(q);
     ASSERT_TRUE(r) << "term [" << t << "]: " << r.error().message;
