@@ -475,6 +475,15 @@ TEST_F(LexicalBudgetTest, the_rarest_word_is_a_candidate_word_whatever_the_budge
 TEST_F(LexicalBudgetTest, words_the_tokenizer_splits_and_fts5_syntax_work_pruned) {
   // "keeper's" is the phrase "keeper s"; its count is its rarest token's.
   EXPECT_EQ(ids(run({"sea", "keeper's"}, 3)), (std::vector<int64_t>{42}));
+  // A word with no token in it (no phrase to score) changes no score.
+  std::map<int64_t, double> full;
+  for (const auto& h : run({"sea", "lighthouse", "keeper"}, 0)) full[h.id] = h.score;
+  for (const auto& terms : std::vector<std::vector<std::string>>{
+           {"!!!", "sea", "lighthouse", "keeper"}, {"sea", "!!!", "lighthouse", "keeper", "..."}}) {
+    const auto pruned = run(terms, 6);
+    ASSERT_EQ(ids(pruned), (std::vector<int64_t>{42, 4}));
+    for (const auto& h : pruned) EXPECT_NEAR(h.score, full[h.id], 1e-9) << h.id;
+  }
   for (const std::string t : {"\"", "whale\"", "AND", "NEAR(sea", "*", "title:sea", "(sea)", "''",
                               "\x01\x02", "a\nb", "!!!"}) {
     LexicalQuery q{{t, "sea", "keeper"}, {"lighthouse"}, 10, 1};
