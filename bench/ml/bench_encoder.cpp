@@ -128,16 +128,15 @@ void time_query_embeddings(benchmark::State& state, const std::vector<std::strin
   state.SetItemsProcessed(state.iterations());
 }
 
+// 1 and 2 threads, real time, 2 s each.
+void query_benchmark(benchmark::internal::Benchmark* b) {
+  b->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+}
+
 void BM_EmbedShortQuery(benchmark::State& state) {
   time_query_embeddings(state, {"cozy mystery in an english village"});
 }
-BENCHMARK(BM_EmbedShortQuery)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(2.0)
-    ->UseRealTime();
+BENCHMARK(BM_EmbedShortQuery)->Apply(query_benchmark);
 
 // The labelled shopper queries of ../shared/eval/dev.jsonl (LIBROMIND_QUERIES), one at a time
 // in turn: what the search endpoint embeds. Most are longer than the short query above (a
@@ -161,13 +160,7 @@ const std::vector<std::string>& shopper_queries() {
 void BM_EmbedShopperQueries(benchmark::State& state) {
   time_query_embeddings(state, shopper_queries());
 }
-BENCHMARK(BM_EmbedShopperQueries)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(2.0)
-    ->UseRealTime();
+BENCHMARK(BM_EmbedShopperQueries)->Apply(query_benchmark);
 
 // 20 (query, description) pairs per iteration. Without an installed re-ranker, the same pairs
 // run through the embedder's encoder instead (label "proxy"): ms-marco-MiniLM-L-6-v2 has the
