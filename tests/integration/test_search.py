@@ -244,6 +244,26 @@ def test_a_bad_dense_weight_is_a_400(shop, value):
     assert r.status == 400 and r.json()["errors"][0]["field"] == "dense_weight", r
 
 
+def test_the_lexical_budget_is_per_request_and_recorded_in_the_pipeline(shop):
+    q = "ghost haunted house"
+    default = search(shop.client, q, dense="false", limit=100)
+    assert default.status == 200 and default.json()["pipeline"]["lexical_budget"] == 5000
+    exact = search(shop.client, q, dense="false", limit=100, lexical_budget=0)
+    assert exact.status == 200 and exact.json()["pipeline"]["lexical_budget"] == 0
+    # The test catalogue is small: the default budget covers every word, the same search.
+    assert ids(default) == ids(exact) and ids(exact)
+    # A budget of 1 keeps the rarest word's books only: fewer candidates, never new ones.
+    tight = search(shop.client, q, dense="false", limit=100, lexical_budget=1)
+    assert tight.status == 200 and ids(tight)
+    assert set(ids(tight)) <= set(ids(exact)) and len(ids(tight)) <= len(ids(exact))
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "1.5", "100000001", ""])
+def test_a_bad_lexical_budget_is_a_400(shop, value):
+    r = search(shop.client, "ghost", lexical_budget=value)
+    assert r.status == 400 and r.json()["errors"][0]["field"] == "lexical_budget", r
+
+
 def test_the_default_pipeline_is_the_one_chosen_in_docs_evaluation(shop):
     """docs/evaluation.md: hybrid with the dense lists at weight 0.25, no expansion, no HyDE;
     re-rank only when a re-ranker is installed."""
