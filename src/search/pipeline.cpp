@@ -15,13 +15,14 @@
 #include "search/query_terms.hpp"
 
 namespace libromind::search {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
 
 // Lines of an LLM answer as query variants: bullets, numbering and quotes removed.
 std::vector<std::string> parse_variants(const std::string& text, const std::string& query,

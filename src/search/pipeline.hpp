@@ -7,6 +7,7 @@
 //   LM_ASSIGN_OR_RETURN(auto r, pipeline.search({.query = "whaling voyages", .limit = 10}));
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -74,6 +75,9 @@ struct StageTiming {
   std::string stage;
   double ms = 0;
 };
+
+// Milliseconds since t0 on the steady clock (the unit of StageTiming and total_ms).
+double ms_since(std::chrono::steady_clock::time_point t0);
 
 struct Degraded {
   std::string stage;   // "dense", "rerank", "expansion", "hyde"

@@ -24,9 +24,6 @@ core::Error still_building() {
 core::Result<std::vector<FoundBook>> SearchService::books_for(
     SearchResult& r, const std::vector<std::string>& terms) {
   using Clock = std::chrono::steady_clock;
-  auto ms_since = [](Clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  };
   std::vector<int64_t> ids;
   ids.reserve(r.hits.size());
   for (const auto& h : r.hits) ids.push_back(h.id);
@@ -165,8 +162,7 @@ core::Result<SearchResponse> SearchService::picks(const std::string& query,
     if (lists.size() > 1) h.score = f.score;
     out.result.hits.push_back(h);
   }
-  out.result.total_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  out.result.total_ms = ms_since(started);
   LM_ASSIGN_OR_RETURN(out.books, books_for(out.result, out.result.terms));
   record(out, "recommendations");
   return out;

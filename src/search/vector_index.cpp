@@ -26,8 +26,8 @@ inline size_t delta_slot(int64_t loc) { return static_cast<size_t>(-2 - loc); }
 
 // The graph's storage: faiss's IndexFlatIP with the inner product computed by OpenBLAS's
 // sdot. Debian's libfaiss is built for baseline x86-64, where faiss's own fvec_inner_product
-// is a scalar loop: it was 40% of a dense search's time (the graph walk) and most of a graph
-// build. sdot picks the machine's vector width at run time.
+// is a scalar loop: 40% of the serving process's profile while vectors streamed in (graph
+// inserts and walks). sdot picks the machine's vector width at run time.
 class SdotDistance final : public faiss::FlatCodesDistanceComputer {
  public:
   SdotDistance(const float* base, int dim)
@@ -70,9 +70,9 @@ std::unique_ptr<faiss::IndexHNSW> new_graph_index(int32_t dim, const HnswOptions
 std::unique_ptr<faiss::IndexHNSW> clone_graph_index(const faiss::IndexHNSW& src) {
   const auto* storage = dynamic_cast<const SdotFlatIP*>(src.storage);
   if (storage == nullptr) throw std::runtime_error("the HNSW graph has an unexpected storage");
-  auto index = std::make_unique<faiss::IndexHNSW>(new SdotFlatIP(*storage), 32);
+  auto index = std::make_unique<faiss::IndexHNSW>(new SdotFlatIP(*storage));
   index->own_fields = true;
-  index->hnsw = src.hnsw;
+  index->hnsw = src.hnsw;  // the graph, its degree and its search settings
   index->ntotal = src.ntotal;
   return index;
 }

@@ -264,6 +264,17 @@ def test_a_bad_lexical_budget_is_a_400(shop, value):
     assert r.status == 400 and r.json()["errors"][0]["field"] == "lexical_budget", r
 
 
+@pytest.mark.parametrize("config", ["lexical+lexical_budget=-1", "lexical+lexical_budget=1.5",
+                                    "lexical+lexical_budget=x"])
+def test_eval_refuses_a_bad_lexical_budget_naming_it(tmp_path, config):
+    from lm_support import run_cli
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": "q1", "query": "whale", "relevant": {"pg-1": 2}}\n')
+    r = run_cli("eval", "--database-url", f"sqlite://{tmp_path}/db.sqlite", "--queries",
+                str(queries), "--config", config)
+    assert r.rc != 0 and "lexical_budget" in r.stderr, r
+
+
 def test_the_default_pipeline_is_the_one_chosen_in_docs_evaluation(shop):
     """docs/evaluation.md: hybrid with the dense lists at weight 0.25, no expansion, no HyDE;
     re-rank only when a re-ranker is installed."""
