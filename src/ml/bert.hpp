@@ -130,6 +130,21 @@ class BertModel {
 
 // ---- Kernels (plain loops; public for the numeric tests) ----
 
+// How linear() computes: by row count (automatic), or forced, for the tests.
+enum class LinearPath {
+  automatic,          // few_rows up to 16 rows, blas above
+  few_rows,           // straight from the weights: AVX2/FMA register blocks where the CPU has them
+  few_rows_portable,  // straight from the weights, one dot product per output (any CPU)
+  blas,               // OpenBLAS sgemm
+};
+
+// y[rows, out] = x[rows, in] * w^T + b (w is [out, in], as in a PyTorch Linear); ldx and ldy are
+// the row strides. With `accumulate`, the product and bias are added to what y holds (the
+// residual connection, saving a pass).
+void linear(const float* x, int64_t ldx, int64_t rows, int32_t in, const float* w, const float* b,
+            int32_t out, float* y, int64_t ldy, bool accumulate,
+            LinearPath path = LinearPath::automatic);
+
 // In place over `rows` rows of `cols`: (x - mean) / sqrt(var + eps) * gamma + beta.
 void layer_norm(float* x, int64_t rows, int32_t cols, const float* gamma, const float* beta,
                 float eps);

@@ -48,6 +48,60 @@ TEST(BertKernels, gelu_is_the_exact_erf_form) {
   EXPECT_NEAR(x[5], 0.3457312f, 1e-6);
 }
 
+// Every path of linear() against a double-precision product, over shapes that exercise the
+// kernels' edges: row counts that are not multiples of the 3-row block, column counts not
+// multiples of 4, inner sizes with and without a tail after the 8-wide steps, strided rows, and
+// the accumulating (residual) form.
+TEST(BertKernels, linear_paths_agree_with_a_double_precision_product) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  struct Shape {
+    int64_t rows;
+    int32_t in;
+    int32_t out;
+  };
+  const Shape shapes[] = {{1, 384, 384}, {2, 8, 5},  {3, 13, 1},  {4, 37, 7},  {5, 1536, 12},
+                          {7, 384, 3},   {9, 64, 9}, {16, 40, 6}, {17, 24, 4}, {40, 33, 10}};
+  const LinearPath paths[] = {LinearPath::automatic, LinearPath::few_rows,
+                              LinearPath::few_rows_portable, LinearPath::blas};
+  for (const Shape& sh : shapes) {
+    const int64_t ldx = sh.in + 3;
+    const int64_t ldy = sh.out + 2;
+    std::vector<float> x(static_cast<size_t>(sh.rows * ldx));
+    std::vector<float> w(static_cast<size_t>(sh.out) * sh.in);
+    std::vector<float> b(static_cast<size_t>(sh.out));
+    std::vector<float> y0(static_cast<size_t>(sh.rows * ldy));
+    for (auto* v : {&x, &w, &b, &y0}) {
+      for (float& f : *v) {
+        f = u(rng);
+      }
+    }
+    for (bool accumulate : {false, true}) {
+      for (LinearPath path : paths) {
+        std::vector<float> y = y0;
+        linear(x.data(), ldx, sh.rows, sh.in, w.data(), b.data(), sh.out, y.data(), ldy, accumulate,
+               path);
+        for (int64_t r = 0; r < sh.rows; ++r) {
+          for (int32_t o = 0; o < sh.out; ++o) {
+            double want = b[o] + (accumulate ? y0[r * ldy + o] : 0.0);
+            for (int32_t k = 0; k < sh.in; ++k) {
+              want += static_cast<double>(x[r * ldx + k]) * w[static_cast<size_t>(o) * sh.in + k];
+            }
+            ASSERT_NEAR(y[r * ldy + o], want, 1e-4)
+                << "rows " << sh.rows << " in " << sh.in << " out " << sh.out << " row " << r
+                << " col " << o << " path " << static_cast<int>(path) << " accumulate "
+                << accumulate;
+          }
+          // The padding between rows is left alone.
+          for (int64_t o = sh.out; o < ldy; ++o) {
+            ASSERT_EQ(y[r * ldy + o], y0[r * ldy + o]);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(BertKernels, softmax_gives_masked_keys_zero_probability) {
   // Row 0: softmax(1, 2) over the two unmasked keys = (0.2689414, 0.7310586), masked key 0.
   std::vector<float> s = {1, 2, 100, 0, 0, -5};
