@@ -121,10 +121,8 @@ TEST(FeedbackValidation, days_and_request_ids) {
   EXPECT_FALSE(valid_request_id(std::string(129, 'a')));
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, FeedbackServiceTest,
-                         ::testing::Values(store::testing::Backend::kSqlite,
-                                           store::testing::Backend::kPostgres),
-                         [](const auto& info) { return store::testing::backend_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Stores, FeedbackServiceTest, store::testing::all_backends(),
+                         store::testing::backend_test_name);
 
 }  // namespace
 }  // namespace libromind::feedback

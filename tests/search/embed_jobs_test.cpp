@@ -173,9 +173,8 @@ TEST_P(EmbedJobsTest, BooksDeletedMeanwhileAreSkipped) {
   EXPECT_EQ((*r)["books"], 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, EmbedJobsTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const auto& info) { return store::testing::backend_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Stores, EmbedJobsTest, store::testing::all_backends(),
+                         store::testing::backend_test_name);
 
 }  // namespace
 }  // namespace libromind::search

@@ -173,9 +173,8 @@ TEST(ExplanationCacheKey, NormalisesCaseAndSpacing) {
             ExplanationCache::key("a b", {"y", "x"}, "m"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, ExplainerTest,
-                         ::testing::Values(testing::Backend::kSqlite, testing::Backend::kPostgres),
-                         [](const auto& info) { return store::testing::backend_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Stores, ExplainerTest, store::testing::all_backends(),
+                         store::testing::backend_test_name);
 
 }  // namespace
 }  // namespace libromind::search

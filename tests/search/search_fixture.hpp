@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "../store/test_stores.hpp"
+#include "../store/store_fixture.hpp"
 #include "catalog/importer.hpp"
 #include "search/documents.hpp"
 #include "store/migrations.hpp"
@@ -79,17 +79,13 @@ inline std::string find_file(const std::filesystem::path& dir, const std::string
   return found.size() == 1 ? found[0] : "";
 }
 
-class SearchStoreTest : public ::testing::TestWithParam<Backend> {
+class SearchStoreTest : public store::testing::StoreTest {
  protected:
+  SearchStoreTest() : StoreTest(8) {}
+
   void SetUp() override {
-    if (auto reason = store::testing::skip_reason(GetParam())) GTEST_SKIP() << *reason;
-    auto db = TestDatabase::create(GetParam());
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    auto s = db_->open(8, 10000);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
-    ASSERT_TRUE(store::migrate(*store_));
+    StoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     const std::string file = (tmp_.path() / "books.jsonl").string();
     {
       std::ofstream out(file);
@@ -108,15 +104,6 @@ class SearchStoreTest : public ::testing::TestWithParam<Backend> {
       ext_[store::as_int(r[0])] = store::as_string(r[1]);
     }
   }
-
-  void TearDown() override {
-    reset_services();
-    store_.reset();
-    db_.reset();
-  }
-
-  // Destroys what uses the store (before the store goes).
-  virtual void reset_services() {}
 
   int64_t pk(const std::string& ext) const {
     auto it = pk_.find(ext);
@@ -157,8 +144,6 @@ class SearchStoreTest : public ::testing::TestWithParam<Backend> {
     return page ? *page : std::vector<SearchDoc>{};
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<store::Store> store_;
   TempDir tmp_;
   std::map<std::string, int64_t> pk_;
   std::map<int64_t, std::string> ext_;

@@ -486,9 +486,8 @@ TEST_P(SearchIndexTest, stop_ends_waits_and_is_idempotent) {
   index_->stop();
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, SearchIndexTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const auto& info) { return store::testing::backend_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Stores, SearchIndexTest, store::testing::all_backends(),
+                         store::testing::backend_test_name);
 
 }  // namespace
 }  // namespace libromind::search

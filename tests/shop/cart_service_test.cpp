@@ -147,10 +147,8 @@ TEST_P(CartServiceTest, two_users_never_share_a_cart) {
   EXPECT_EQ(must(carts_->get(CartOwner{other, {}})).items.at(0).book_id, "b-2");
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, CartServiceTest,
-                         ::testing::Values(store::testing::Backend::kSqlite,
-                                           store::testing::Backend::kPostgres),
-                         [](const auto& info) { return store::testing::backend_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Stores, CartServiceTest, store::testing::all_backends(),
+                         store::testing::backend_test_name);
 
 }  // namespace
 }  // namespace libromind::shop

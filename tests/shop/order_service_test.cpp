@@ -352,10 +352,8 @@ TEST(Addresses, are_trimmed_checked_and_the_country_upper_cased) {
   EXPECT_FALSE(normalize_address({"Ann", "1 Main St", "", std::string(101, 'x'), "123", "GB"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, OrderServiceTest,
-                         ::testing::Values(store::testing::Backend::kSqlite,
-                                           store::testing::Backend::kPostgres),
-                         [](const auto& info) { return store::testing::backend_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Stores, OrderServiceTest, store::testing::all_backends(),
+                         store::testing::backend_test_name);
 
 }  // namespace
 }  // namespace libromind::shop
