@@ -132,7 +132,7 @@ class BertModel {
 
 // How linear() computes: by row count (automatic), or forced, for the tests.
 enum class LinearPath {
-  automatic,          // few_rows up to 16 rows, blas above
+  automatic,          // few_rows up to 32 rows, blas above
   few_rows,           // straight from the weights: AVX2/FMA register blocks where the CPU has them
   few_rows_portable,  // straight from the weights, one dot product per output (any CPU)
   blas,               // OpenBLAS sgemm
