@@ -456,6 +456,12 @@ core::Result<void> LexicalIndex::clear() {
   return exec(writer_, "BEGIN; DELETE FROM docs; DELETE FROM fts; DELETE FROM suggest; COMMIT;");
 }
 
+core::Result<void> LexicalIndex::optimize() {
+  return exec(writer_,
+              "INSERT INTO fts (fts) VALUES ('optimize'); INSERT INTO suggest (suggest) VALUES "
+              "('optimize');");
+}
+
 core::Result<std::unique_ptr<LexicalIndex::Reader>> LexicalIndex::borrow() const {
   {
     std::lock_guard lock(readers_mutex_);

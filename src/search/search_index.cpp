@@ -164,6 +164,12 @@ core::Result<void> SearchIndex::build() {
                                                {"reused_snapshot", reuse},
                                                {"seconds", seconds_since(t0)},
                                                {"watermark", watermark_.load()}});
+  if (!reuse) {
+    // Searchable already; merging the bulk build's segments makes every later query cheaper.
+    const auto t1 = std::chrono::steady_clock::now();
+    LM_TRY(lexical_->optimize());
+    telemetry::log_info("search_lexical_optimized", {{"seconds", seconds_since(t1)}});
+  }
   if (vectors_) LM_TRY(load_vectors());
   return core::ok();
 }

@@ -472,6 +472,31 @@ TEST_F(LexicalBudgetTest, the_rarest_word_is_a_candidate_word_whatever_the_budge
   EXPECT_TRUE(run({"zeppelin"}, 1).empty());
 }
 
+TEST_F(LexicalBudgetTest, optimize_changes_no_result_and_later_writes_still_count) {
+  // More segments first: one upsert per book rewrites them (each transaction adds a segment).
+  for (int i = 5; i <= 40; i += 5) {
+    ASSERT_TRUE(index_->upsert({doc(i, "s-" + std::to_string(i), "Sea book " + std::to_string(i),
+                                    "", "A voyage on the sea, chapter " + std::to_string(i))}));
+  }
+  const auto before = run({"sea", "lighthouse", "keeper"}, 0);
+  const auto before_pruned = run({"sea", "lighthouse", "keeper"}, 6);
+  ASSERT_TRUE(index_->optimize());
+  const auto after = run({"sea", "lighthouse", "keeper"}, 0);
+  ASSERT_EQ(ids(after), ids(before));
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_DOUBLE_EQ(after[i].score, before[i].score);
+  EXPECT_EQ(ids(run({"sea", "lighthouse", "keeper"}, 6)), ids(before_pruned));
+  auto sug = index_->suggest({"lig"}, 10);
+  ASSERT_TRUE(sug) << sug.error().message;
+  EXPECT_FALSE(sug->empty());
+  // A write after the merge is searchable, and a second merge is harmless.
+  ASSERT_TRUE(index_->upsert({doc(43, "k-1", "The Keeper", "", "A keeper alone.")}));
+  ASSERT_TRUE(index_->optimize());
+  const auto keeper = run({"keeper"}, 0);
+  std::set<int64_t> got;
+  for (const auto& h : keeper) got.insert(h.id);
+  EXPECT_EQ(got, (std::set<int64_t>{4, 42, 43}));
+}
+
 TEST_F(LexicalBudgetTest, words_the_tokenizer_splits_and_fts5_syntax_work_pruned) {
   // "keeper's" is the phrase "keeper s"; its count is its rarest token's.
   EXPECT_EQ(ids(run({"sea", "keeper's"}, 3)), (std::vector<int64_t>{42}));
