@@ -99,9 +99,10 @@ core::Result<std::string> read_file(const std::string& path) {
 
 // Up to this many rows, linear() computes its products straight from the weights: OpenBLAS
 // would first repack the whole weight matrix, which for a short query costs more than the
-// arithmetic. Measured on a 2-core AMD EPYC (AVX2) with weights that do not fit in the cache, a
-// 384 x 1536 product: the AVX2 kernel below 56 GFLOP/s at 16 rows and 62 at 32 against
-// single-threaded OpenBLAS's 37 and 43; at 48 rows they are even (docs/benchmarks.md).
+// arithmetic. On the project's 2-core AMD EPYC test machine, for a 384 x 1536 product with the
+// weights out of the cache, the AVX2 kernel below was about 1.5 times single-threaded OpenBLAS
+// at 16 and at 32 rows and even with it at 48 (a throwaway timing loop, 2026-12-07; the
+// query benchmarks of bench_encoder show the effect on whole queries).
 constexpr int64_t kSmallRows = 32;
 
 // The sum of kBlock partial sums, pairwise: four dependent steps instead of sixteen (with one
