@@ -120,7 +120,7 @@ def main():
     if arith:
         lines += ["### Against the machine's arithmetic peak", "",
                   "Useful work: the matrix products and attention a forward pass must compute "
-                  f"for these texts, {gflop_pass:.0f} GFLOP per pass over the 1,000 (counted from "
+                  f"for these texts, {gflop_pass:,.0f} GFLOP per pass over the 1,000 (counted from "
                   "each text's word pieces: 2 flop per weight per token, 4 × n² × hidden per "
                   "layer for attention; padding and the elementwise steps not counted). Peak: "
                   "`BM_FmaPeak`, 10 independent chains of AVX2 fused multiply-adds per thread, in "
