@@ -263,8 +263,8 @@ TEST_P(ImportsTest, ListsNewestFirstInPages) {
   EXPECT_FALSE(imports_->get(999999));
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, ImportsTest, jobs::testing::backend_values(),
-                         jobs::testing::backend_test_name);
+INSTANTIATE_TEST_SUITE_P(Stores, ImportsTest, store::testing::all_backends(),
+                         store::testing::backend_test_name);
 
 }  // namespace
 }  // namespace libromind::catalog

@@ -12,9 +12,6 @@
 
 namespace libromind::jobs::testing {
 
-using store::testing::Backend;
-using store::testing::TestDatabase;
-
 class JobsTest : public store::testing::StoreTest {
  protected:
   void SetUp() override {
@@ -49,8 +46,5 @@ class JobsTest : public store::testing::StoreTest {
 
   std::unique_ptr<Queue> queue_;
 };
-
-inline auto backend_values() { return store::testing::all_backends(); }
-using store::testing::backend_test_name;
 
 }  // namespace libromind::jobs::testing

@@ -391,7 +391,8 @@ TEST_P(QueueTest, job_json_has_iso_times_and_nulls_for_what_is_unset) {
   EXPECT_EQ(j["created_at"].get<std::string>().back(), 'Z');
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, QueueTest, testing::backend_values(), testing::backend_test_name);
+INSTANTIATE_TEST_SUITE_P(Stores, QueueTest, store::testing::all_backends(),
+                         store::testing::backend_test_name);
 
 }  // namespace
 }  // namespace libromind::jobs

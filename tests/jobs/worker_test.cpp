@@ -327,7 +327,8 @@ TEST_P(WorkerTest, four_workers_never_run_a_job_twice_at_once_over_10000_jobs) {
   EXPECT_EQ(scalar("SELECT COUNT(DISTINCT worker_id) FROM jobs"), 4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, WorkerTest, testing::backend_values(), testing::backend_test_name);
+INSTANTIATE_TEST_SUITE_P(Stores, WorkerTest, store::testing::all_backends(),
+                         store::testing::backend_test_name);
 
 }  // namespace
 }  // namespace libromind::jobs

@@ -13,9 +13,6 @@
 
 namespace libromind::shop::testing {
 
-using store::testing::Backend;
-using store::testing::TestDatabase;
-
 inline const std::string kShopBooks = LIBROMIND_SOURCE_DIR "/tests/shop/data/books.jsonl";
 
 class ShopTest : public store::testing::StoreTest {
