@@ -76,21 +76,23 @@ TEST(BertKernels, linear_paths_agree_with_a_double_precision_product) {
         f = u(rng);
       }
     }
-    for (bool accumulate : {false, true}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool accumulate = (variant & 1) != 0;
+      const bool with_bias = (variant & 2) == 0;  // a null bias is no bias
       for (LinearPath path : paths) {
         std::vector<float> y = y0;
-        linear(x.data(), ldx, sh.rows, sh.in, w.data(), b.data(), sh.out, y.data(), ldy, accumulate,
-               path);
+        linear(x.data(), ldx, sh.rows, sh.in, w.data(), with_bias ? b.data() : nullptr, sh.out,
+               y.data(), ldy, accumulate, path);
         for (int64_t r = 0; r < sh.rows; ++r) {
           for (int32_t o = 0; o < sh.out; ++o) {
-            double want = b[o] + (accumulate ? y0[r * ldy + o] : 0.0);
+            double want = (with_bias ? b[o] : 0.0) + (accumulate ? y0[r * ldy + o] : 0.0);
             for (int32_t k = 0; k < sh.in; ++k) {
               want += static_cast<double>(x[r * ldx + k]) * w[static_cast<size_t>(o) * sh.in + k];
             }
             ASSERT_NEAR(y[r * ldy + o], want, 1e-4)
                 << "rows " << sh.rows << " in " << sh.in << " out " << sh.out << " row " << r
                 << " col " << o << " path " << static_cast<int>(path) << " accumulate "
-                << accumulate;
+                << accumulate << " bias " << with_bias;
           }
           // The padding between rows is left alone.
           for (int64_t o = sh.out; o < ldy; ++o) {
@@ -100,6 +102,86 @@ TEST(BertKernels, linear_paths_agree_with_a_double_precision_product) {
       }
     }
   }
+}
+
+TEST(BertKernels, attention_paths_agree_with_a_double_precision_softmax) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  struct Shape {
+    int32_t n;
+    int32_t heads;
+    int32_t dh;
+  };
+  // Row counts around the fused kernel's 6-row and 16-key blocks; widths it takes (16, 32) and
+  // one it leaves to OpenBLAS (8).
+  const Shape shapes[] = {{1, 2, 32},  {2, 1, 16},  {5, 3, 32},  {6, 2, 16},   {7, 2, 32},
+                          {16, 1, 32}, {17, 3, 16}, {37, 2, 32}, {100, 2, 32}, {9, 2, 8}};
+  for (const Shape& sh : shapes) {
+    const int32_t width = sh.heads * sh.dh;
+    const int64_t ld = 3 * width + 5;  // q | k | v in one row, as in the encoder, plus a gap
+    const int64_t ldc = width + 3;
+    std::vector<float> qkv(static_cast<size_t>(sh.n * ld));
+    for (float& f : qkv) {
+      f = u(rng);
+    }
+    // Masked keys inside the sequence and at its end (padding); the first is always kept.
+    std::vector<float> keep(static_cast<size_t>(sh.n), 1.0f);
+    for (int32_t j = 1; j < sh.n; ++j) {
+      keep[j] = (j % 5 == 3 || j + 2 >= sh.n + (sh.n > 4 ? 0 : 2)) ? 0.0f : 1.0f;
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(sh.dh));
+    for (AttentionPath path : {AttentionPath::automatic, AttentionPath::blas}) {
+      std::vector<float> work(attention_work_floats(sh.n, sh.dh), -1.0f);
+      std::vector<float> ctx(static_cast<size_t>(sh.n * ldc), 42.0f);
+      attention(qkv.data(), qkv.data() + width, qkv.data() + 2 * width, ld, ctx.data(), ldc, sh.n,
+                sh.heads, sh.dh, scale, keep.data(), work.data(), path);
+      for (int32_t hd = 0; hd < sh.heads; ++hd) {
+        for (int32_t i = 0; i < sh.n; ++i) {
+          std::vector<double> p(static_cast<size_t>(sh.n));
+          double mx = -1e300;
+          for (int32_t j = 0; j < sh.n; ++j) {
+            double dotp = 0;
+            for (int32_t d = 0; d < sh.dh; ++d) {
+              dotp += static_cast<double>(qkv[i * ld + hd * sh.dh + d]) *
+                      qkv[j * ld + width + hd * sh.dh + d];
+            }
+            p[j] = dotp * scale;
+            if (keep[j] != 0.0f) {
+              mx = std::max(mx, p[j]);
+            }
+          }
+          double sum = 0;
+          for (int32_t j = 0; j < sh.n; ++j) {
+            p[j] = keep[j] != 0.0f ? std::exp(p[j] - mx) : 0.0;
+            sum += p[j];
+          }
+          for (int32_t d = 0; d < sh.dh; ++d) {
+            double want = 0;
+            for (int32_t j = 0; j < sh.n; ++j) {
+              want += p[j] / sum * qkv[j * ld + 2 * width + hd * sh.dh + d];
+            }
+            ASSERT_NEAR(ctx[i * ldc + hd * sh.dh + d], want, 2e-5)
+                << "n " << sh.n << " heads " << sh.heads << " dh " << sh.dh << " head " << hd
+                << " row " << i << " dim " << d << " path " << static_cast<int>(path);
+          }
+        }
+        // The gap after the heads' columns is left alone.
+        for (int32_t i = 0; i < sh.n; ++i) {
+          for (int64_t c = width; c < ldc; ++c) {
+            ASSERT_EQ(ctx[i * ldc + c], 42.0f);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(BertKernels, add_bias_adds_the_bias_to_every_row) {
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6};
+  const std::vector<float> b = {10, 20, 30};
+  std::vector<float> y(6);
+  add_bias(x.data(), 2, 3, b.data(), y.data());
+  EXPECT_EQ(y, (std::vector<float>{11, 22, 33, 14, 25, 36}));
 }
 
 TEST(BertKernels, softmax_gives_masked_keys_zero_probability) {
