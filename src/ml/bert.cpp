@@ -353,6 +353,7 @@ LM_ML_AVX2 inline void attention_rows(const HeadView& hv, const float* q, float*
       acc[r][1] = _mm256_setzero_ps();
     }
     const float* kt = hv.kt + static_cast<int64_t>(j) * hv.dh;
+#pragma GCC unroll 4
     for (int32_t d = 0; d < hv.dh; ++d) {
       const __m256 k0 = _mm256_load_ps(kt + 16 * d);
       const __m256 k1 = _mm256_load_ps(kt + 16 * d + 8);
@@ -399,6 +400,7 @@ LM_ML_AVX2 inline void attention_rows(const HeadView& hv, const float* q, float*
       acc[r][0] = _mm256_setzero_ps();
       acc[r][1] = _mm256_setzero_ps();
     }
+#pragma GCC unroll 4
     for (int32_t j = 0; j < hv.n; ++j) {
       const float* vj = hv.v + static_cast<int64_t>(j) * hv.dh + c;
       const __m256 v0 = _mm256_load_ps(vj);
