@@ -7,13 +7,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <unordered_map>
 
 namespace libromind::search {
 namespace {
 
-constexpr const char* kSchemaVersion = "1";
+constexpr const char* kSchemaVersion = "2";  // 2: the terms table
 
 core::Error sqlite_error(sqlite3* db, const std::string& what) {
   return core::Error::unavailable("lexical index: " + what + ": " +
@@ -74,6 +76,15 @@ core::Result<sqlite3*> open_db(const std::string& path, bool writer) {
     return e;
   }
   sqlite3_busy_timeout(db, 5000);
+  if (!writer) {
+    // Readers map the file: FTS5 reads long document lists page by page, and through read()
+    // each page was a system call and a copy (13% of the lexical search's time at 200k books).
+    // The pages are the OS's page cache either way; a mapping only skips the copies.
+    if (auto r = exec(db, "PRAGMA mmap_size = 4294967296"); !r) {
+      sqlite3_close(db);
+      return r.error();
+    }
+  }
   return db;
 }
 
@@ -100,11 +111,23 @@ std::string join_genres(const std::vector<std::string>& genres) {
 // only the first `n_scored` phrases (each word once), with the same formula, constants and
 // IDF as SQLite's fts5_aux.c: k1 = 1.2, b = 0.75, idf = ln((N - n + 0.5) / (n + 0.5)) floored
 // at 1e-6, a phrase's frequency being the sum of its instances' column weights, and the
-// document length counted over all columns. Arguments: lm_bm25(fts, n_scored, w_col0, ...).
+// document length counted over all columns. Arguments: lm_bm25(fts, n_scored, stats, w_col0,
+// ...) where stats is a blob of n_scored PhraseStat, one per scored phrase: its book count (the
+// n of the IDF, which the search has from the terms table) and the word's place in the query,
+// so that the terms are added up in the query's order whatever order the expression has (the
+// score is then bit for bit FTS5's bm25() of the plain OR). NULL: FTS5 counts each phrase's
+// books (walking its document list, as fts5_aux.c does) and the expression's order is kept.
 
 struct Bm25Data {
   std::vector<double> idf;  // per scored phrase
+  std::vector<int> order;   // the scored phrases in the order their terms are added up
   double avgdl = 1.0;       // average tokens per row, all columns
+};
+
+// One scored phrase as the search passes it to lm_bm25.
+struct PhraseStat {
+  int64_t books;     // books holding it (the n of the IDF)
+  int64_t position;  // the word's place in the query: terms are added up in this order
 };
 
 int count_rows(const Fts5ExtensionApi*, Fts5Context*, void* n) {
@@ -126,9 +149,20 @@ void lm_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx
     int rc = api->xRowCount(fts, &rows);
     if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
     owned->avgdl = rows > 0 ? static_cast<double>(tokens) / static_cast<double>(rows) : 1.0;
+    const bool given = n_val > 1 && sqlite3_value_type(val[1]) == SQLITE_BLOB &&
+                       sqlite3_value_bytes(val[1]) == n * static_cast<int>(sizeof(PhraseStat));
+    std::vector<PhraseStat> stats(static_cast<size_t>(n));
+    if (given)
+      std::memcpy(stats.data(), sqlite3_value_blob(val[1]), stats.size() * sizeof(PhraseStat));
+    owned->order.resize(static_cast<size_t>(n));
+    std::iota(owned->order.begin(), owned->order.end(), 0);
+    if (given) {
+      std::stable_sort(owned->order.begin(), owned->order.end(),
+                       [&](int a, int c) { return stats[a].position < stats[c].position; });
+    }
     for (int i = 0; i < n && rc == SQLITE_OK; ++i) {
-      int64_t hits = 0;
-      rc = api->xQueryPhrase(fts, i, &hits, count_rows);
+      int64_t hits = stats[i].books;
+      if (!given) rc = api->xQueryPhrase(fts, i, &hits, count_rows);
       double idf = std::log((static_cast<double>(rows) - static_cast<double>(hits) + 0.5) /
                             (static_cast<double>(hits) + 0.5));
       owned->idf.push_back(idf <= 0.0 ? 1e-6 : idf);
@@ -150,16 +184,16 @@ void lm_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx
   }
   const double norm = k1 * (1.0 - b + b * static_cast<double>(row_tokens) / data->avgdl);
   double score = 0.0;
-  for (size_t i = 0; i < data->idf.size(); ++i) {
+  for (const int i : data->order) {
     Fts5PhraseIter it;
     int col = 0, off = 0;
     double freq = 0.0;
-    if (int rc = api->xPhraseFirst(fts, static_cast<int>(i), &it, &col, &off); rc != SQLITE_OK) {
+    if (int rc = api->xPhraseFirst(fts, i, &it, &col, &off); rc != SQLITE_OK) {
       sqlite3_result_error_code(ctx, rc);
       return;
     }
     for (; col >= 0; api->xPhraseNext(fts, &it, &col, &off)) {
-      freq += n_val > col + 1 ? sqlite3_value_double(val[col + 1]) : 1.0;
+      freq += n_val > col + 2 ? sqlite3_value_double(val[col + 2]) : 1.0;
     }
     score += data->idf[i] * (freq * (k1 + 1.0)) / (freq + norm);
   }
@@ -177,18 +211,84 @@ fts5_api* fts5_api_of(sqlite3* db) {
   return api;
 }
 
+// The fts table's own tokenizer (porter over unicode61 with diacritics folded, as open()
+// creates it), for turning text into the terms the index holds.
+class TermTokenizer {
+ public:
+  TermTokenizer() = default;
+  TermTokenizer(const TermTokenizer&) = delete;
+  TermTokenizer& operator=(const TermTokenizer&) = delete;
+  ~TermTokenizer() {
+    if (tok_ != nullptr) api_.xDelete(tok_);
+  }
+
+  core::Result<void> create(sqlite3* db) {
+    fts5_api* api = fts5_api_of(db);
+    if (api == nullptr) return sqlite_error(db, "FTS5 is not available");
+    void* user = nullptr;
+    if (api->xFindTokenizer(api, "porter", &user, &api_) != SQLITE_OK) {
+      return sqlite_error(db, "find the porter tokenizer");
+    }
+    // The arguments the fts table's `tokenize` option gives porter (see open()).
+    const char* args[] = {"unicode61", "remove_diacritics", "2"};
+    if (api_.xCreate(user, args, 3, &tok_) != SQLITE_OK) {
+      tok_ = nullptr;
+      return sqlite_error(db, "create the porter tokenizer");
+    }
+    return core::ok();
+  }
+
+  // Calls on_token(term, start, end) for each token of text; flags are FTS5_TOKENIZE_*.
+  template <typename F>
+  bool run(std::string_view text, int flags, F&& on_token) {
+    auto cb = [](void* p, int, const char* t, int n, int start, int end) {
+      (*static_cast<F*>(p))(std::string_view(t, static_cast<size_t>(n)), start, end);
+      return SQLITE_OK;
+    };
+    return api_.xTokenize(tok_, &on_token, flags, text.data(), static_cast<int>(text.size()), cb) ==
+           SQLITE_OK;
+  }
+
+ private:
+  fts5_tokenizer api_{};
+  Fts5Tokenizer* tok_ = nullptr;
+};
+
+// Adds `sign` to the count of each distinct term of a book's columns: the terms table's
+// changes, +1 per term of a book added and -1 per term of a book removed.
+core::Result<void> count_terms(TermTokenizer& tokenizer, sqlite3* db,
+                               std::initializer_list<std::string_view> columns, int64_t sign,
+                               std::unordered_map<std::string, int64_t>* deltas) {
+  std::vector<std::string> terms;
+  for (std::string_view text : columns) {
+    if (!tokenizer.run(text, FTS5_TOKENIZE_DOCUMENT,
+                       [&](std::string_view t, int, int) { terms.emplace_back(t); })) {
+      return sqlite_error(db, "tokenize");
+    }
+  }
+  std::sort(terms.begin(), terms.end());
+  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+  for (auto& t : terms) (*deltas)[std::move(t)] += sign;
+  return core::ok();
+}
+
 }  // namespace
+
+// The writer's tokenizer, for the terms table.
+struct LexicalIndex::WriterTerms {
+  TermTokenizer tokenizer;
+};
 
 // A reader connection, with what the pruned search needs: lm_bm25, the index's own tokenizer
 // (to turn a query word into the terms the index holds) and the vocabulary's document counts.
 struct LexicalIndex::Reader {
   sqlite3* db = nullptr;
-  fts5_tokenizer tokenizer{};
-  Fts5Tokenizer* tok = nullptr;
-  sqlite3_stmt* doc_count = nullptr;  // books_with()
+  TermTokenizer tokenizer;
+  sqlite3_stmt* doc_count = nullptr;  // books_with(), for a word the tokenizer splits
+  sqlite3_stmt* term_docs = nullptr;  // books_with(), from the terms table
   ~Reader() {
     sqlite3_finalize(doc_count);
-    if (tok != nullptr) tokenizer.xDelete(tok);
+    sqlite3_finalize(term_docs);
     sqlite3_close(db);
   }
 
@@ -198,19 +298,11 @@ struct LexicalIndex::Reader {
     if (api->xCreateFunction(api, "lm_bm25", nullptr, lm_bm25, nullptr) != SQLITE_OK) {
       return sqlite_error(db, "register lm_bm25");
     }
-    void* user = nullptr;
-    if (api->xFindTokenizer(api, "porter", &user, &tokenizer) != SQLITE_OK) {
-      return sqlite_error(db, "find the porter tokenizer");
-    }
-    // The arguments the fts table's `tokenize` option gives porter (see open()).
-    const char* args[] = {"unicode61", "remove_diacritics", "2"};
-    if (tokenizer.xCreate(user, args, 3, &tok) != SQLITE_OK) {
-      tok = nullptr;
-      return sqlite_error(db, "create the porter tokenizer");
-    }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT count(*) FROM (SELECT 1 FROM fts WHERE fts MATCH ?1 LIMIT ?2)",
-                           -1, &doc_count, nullptr) != SQLITE_OK) {
+    LM_TRY(tokenizer.create(db));
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM fts WHERE fts MATCH ?1", -1, &doc_count,
+                           nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT docs FROM terms WHERE term = ?1", -1, &term_docs, nullptr) !=
+            SQLITE_OK) {
       return sqlite_error(db, "prepare the word count");
     }
     return core::ok();
@@ -223,29 +315,32 @@ struct LexicalIndex::Reader {
   };
   core::Result<std::vector<Token>> tokenize(std::string_view text, int flags) {
     std::vector<Token> out;
-    auto on_token = [](void* p, int, const char* t, int n, int start, int end) {
-      static_cast<std::vector<Token>*>(p)->push_back(
-          {std::string(t, static_cast<size_t>(n)), start, end});
-      return SQLITE_OK;
-    };
-    if (tokenizer.xTokenize(tok, &out, flags, text.data(), static_cast<int>(text.size()),
-                            on_token) != SQLITE_OK) {
+    if (!tokenizer.run(text, flags, [&](std::string_view t, int start, int end) {
+          out.push_back({std::string(t), start, end});
+        })) {
       return sqlite_error(db, "tokenize");
     }
     return out;
   }
 
-  // Books holding the word as the query matches it (a word the tokenizer splits is a phrase),
-  // counted up to `cap` (0: all). FTS5 walks the word's document list and stops at the cap.
-  // (fts5vocab's count, used before, reads every position of the word: 41 ms for "the" at 200k
-  // books, and its cost grew with the catalogue even for words far past any budget.)
-  core::Result<int64_t> books_with(const std::string& word, int64_t cap) {
-    const std::string phrase = quote_term(word);
-    sqlite3_bind_text64(doc_count, 1, phrase.data(), phrase.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-    sqlite3_bind_int64(doc_count, 2, cap > 0 ? cap : -1);  // LIMIT -1: no limit
-    const int rc = sqlite3_step(doc_count);
-    const int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(doc_count, 0) : 0;
-    sqlite3_reset(doc_count);
+  // Books holding the word as the query matches it: a lookup in the terms table for a word
+  // that is one term; FTS5 counts the books of a word the tokenizer splits (a phrase). (Counting
+  // by FTS5 for every word, as before, walked each word's document list: 3.4 ms for "stories"
+  // at 200k books, and its cost grew with the catalogue.)
+  core::Result<int64_t> books_with(const std::string& word) {
+    std::vector<std::string> terms;
+    if (!tokenizer.run(word, FTS5_TOKENIZE_QUERY,
+                       [&](std::string_view t, int, int) { terms.emplace_back(t); })) {
+      return sqlite_error(db, "tokenize");
+    }
+    if (terms.empty()) return 0;
+    const bool one_term = terms.size() == 1;
+    const std::string key = one_term ? terms[0] : quote_term(word);
+    sqlite3_stmt* s = one_term ? term_docs : doc_count;
+    sqlite3_bind_text64(s, 1, key.data(), key.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    const int rc = sqlite3_step(s);
+    const int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(db, "count a word's books");
     return n;
   }
@@ -291,16 +386,22 @@ core::Result<std::unique_ptr<LexicalIndex>> LexicalIndex::open(const std::string
   if (schema != kSchemaVersion) {
     LM_TRY(exec(db,
                 "DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS "
-                "suggest; DELETE FROM meta;"));
+                "suggest; DROP TABLE IF EXISTS terms; DELETE FROM meta;"));
     LM_TRY(exec(db,
                 "CREATE TABLE docs (id INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE, "
                 "popularity INTEGER NOT NULL, title TEXT NOT NULL, authors TEXT NOT NULL);"
                 "CREATE VIRTUAL TABLE fts USING fts5(title, authors, genres, description, "
                 "tokenize = 'porter unicode61 remove_diacritics 2');"
                 "CREATE VIRTUAL TABLE suggest USING fts5(title, authors, "
-                "tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');"));
+                "tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');"
+                // Books per term of fts, kept with every write: the pruned search's word
+                // counts and BM25's IDF read it instead of walking FTS5's document lists.
+                "CREATE TABLE terms (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) "
+                "WITHOUT ROWID;"));
     LM_TRY(index->set_meta("schema", kSchemaVersion));
   }
+  index->writer_terms_ = std::make_unique<WriterTerms>();
+  LM_TRY(index->writer_terms_->tokenizer.create(db));
   return index;
 }
 
@@ -338,7 +439,8 @@ core::Result<int64_t> LexicalIndex::count() {
   return s.int_at(0);
 }
 
-core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs) {
+core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs, TermCounts terms) {
+  const bool counted = terms == TermCounts::kept;
   if (docs.empty()) return core::ok();
   LM_TRY(exec(writer_, "BEGIN"));
   auto body = [&]() -> core::Result<void> {
@@ -361,11 +463,29 @@ core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs) {
                  "INSERT INTO fts (rowid, title, authors, genres, description) VALUES (?1, ?2, "
                  "?3, ?4, ?5)");
     Stmt put_sug(writer_, "INSERT INTO suggest (rowid, title, authors) VALUES (?1, ?2, ?3)");
+    // The rows this upsert replaces: the book's own, and those of its public id under another key.
+    Stmt old_rows(writer_,
+                  "SELECT title, authors, genres, description FROM fts WHERE rowid = ?1 OR rowid "
+                  "IN (SELECT id FROM docs WHERE ext_id = ?2 AND id <> ?1)");
     if (!del_fts.ok() || !del_sug.ok() || !del_moved_fts.ok() || !del_moved_sug.ok() ||
-        !del_ext.ok() || !put_doc.ok() || !put_fts.ok() || !put_sug.ok()) {
+        !del_ext.ok() || !put_doc.ok() || !put_fts.ok() || !put_sug.ok() || !old_rows.ok()) {
       return sqlite_error(writer_, "prepare upsert");
     }
+    TermDeltas deltas;
     for (const auto& d : docs) {
+      const std::string genres = join_genres(d.genres);
+      if (counted) {
+        old_rows.bind(1, d.id);
+        old_rows.bind(2, d.ext_id);
+        int rc;
+        while ((rc = old_rows.step()) == SQLITE_ROW) {
+          LM_TRY(uncount_row(old_rows.get(), &deltas));
+        }
+        if (rc != SQLITE_DONE) return sqlite_error(writer_, "read the replaced rows");
+        old_rows.reset();
+        LM_TRY(count_terms(writer_terms_->tokenizer, writer_,
+                           {d.title, d.authors, genres, d.description}, 1, &deltas));
+      }
       for (Stmt* s : {&del_fts, &del_sug}) {
         s->bind(1, d.id);
         if (s->step() != SQLITE_DONE) return sqlite_error(writer_, "delete");
@@ -387,7 +507,7 @@ core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs) {
       put_fts.bind(1, d.id);
       put_fts.bind(2, d.title);
       put_fts.bind(3, d.authors);
-      put_fts.bind(4, join_genres(d.genres));
+      put_fts.bind(4, genres);
       put_fts.bind(5, d.description);
       if (put_fts.step() != SQLITE_DONE) return sqlite_error(writer_, "insert fts");
       put_fts.reset();
@@ -397,7 +517,7 @@ core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs) {
       if (put_sug.step() != SQLITE_DONE) return sqlite_error(writer_, "insert suggest");
       put_sug.reset();
     }
-    return core::ok();
+    return apply_term_deltas(deltas);
   };
   if (auto r = body(); !r) {
     (void)exec(writer_, "ROLLBACK");
@@ -415,13 +535,18 @@ core::Result<std::vector<int64_t>> LexicalIndex::remove(const std::vector<std::s
     Stmt del_fts(writer_, "DELETE FROM fts WHERE rowid = ?1");
     Stmt del_sug(writer_, "DELETE FROM suggest WHERE rowid = ?1");
     Stmt del_doc(writer_, "DELETE FROM docs WHERE id = ?1");
-    if (!find.ok() || !del_fts.ok() || !del_sug.ok() || !del_doc.ok()) {
+    Stmt old_row(writer_, "SELECT title, authors, genres, description FROM fts WHERE rowid = ?1");
+    if (!find.ok() || !del_fts.ok() || !del_sug.ok() || !del_doc.ok() || !old_row.ok()) {
       return sqlite_error(writer_, "prepare remove");
     }
+    TermDeltas deltas;
     for (const auto& ext : ext_ids) {
       find.bind(1, ext);
       if (find.step() == SQLITE_ROW) {
         const int64_t id = find.int_at(0);
+        old_row.bind(1, id);
+        if (old_row.step() == SQLITE_ROW) LM_TRY(uncount_row(old_row.get(), &deltas));
+        old_row.reset();
         for (Stmt* s : {&del_fts, &del_sug, &del_doc}) {
           s->bind(1, id);
           if (s->step() != SQLITE_DONE) return sqlite_error(writer_, "remove");
@@ -431,7 +556,7 @@ core::Result<std::vector<int64_t>> LexicalIndex::remove(const std::vector<std::s
       }
       find.reset();
     }
-    return core::ok();
+    return apply_term_deltas(deltas);
   };
   if (auto r = body(); !r) {
     (void)exec(writer_, "ROLLBACK");
@@ -442,7 +567,47 @@ core::Result<std::vector<int64_t>> LexicalIndex::remove(const std::vector<std::s
 }
 
 core::Result<void> LexicalIndex::clear() {
-  return exec(writer_, "BEGIN; DELETE FROM docs; DELETE FROM fts; DELETE FROM suggest; COMMIT;");
+  return exec(writer_,
+              "BEGIN; DELETE FROM docs; DELETE FROM fts; DELETE FROM suggest; DELETE FROM terms; "
+              "COMMIT;");
+}
+
+core::Result<void> LexicalIndex::uncount_row(sqlite3_stmt* row, TermDeltas* deltas) {
+  auto col = [&](int c) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(row, c));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(row, c)))
+             : std::string_view();
+  };
+  return count_terms(writer_terms_->tokenizer, writer_, {col(0), col(1), col(2), col(3)}, -1,
+                     deltas);
+}
+
+core::Result<void> LexicalIndex::apply_term_deltas(const TermDeltas& deltas) {
+  Stmt add(writer_,
+           "INSERT INTO terms (term, docs) VALUES (?1, ?2) ON CONFLICT (term) DO UPDATE SET "
+           "docs = docs + excluded.docs");
+  Stmt drop(writer_, "DELETE FROM terms WHERE term = ?1 AND docs <= 0");
+  if (!add.ok() || !drop.ok()) return sqlite_error(writer_, "prepare the term counts");
+  for (const auto& [term, n] : deltas) {
+    if (n == 0) continue;
+    add.bind(1, term);
+    add.bind(2, n);
+    if (add.step() != SQLITE_DONE) return sqlite_error(writer_, "count terms");
+    add.reset();
+    if (n < 0) {
+      drop.bind(1, term);
+      if (drop.step() != SQLITE_DONE) return sqlite_error(writer_, "count terms");
+      drop.reset();
+    }
+  }
+  return core::ok();
+}
+
+core::Result<void> LexicalIndex::recount_terms() {
+  return exec(writer_,
+              "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, fts, row);"
+              "BEGIN; DELETE FROM terms; INSERT INTO terms (term, docs) SELECT term, doc FROM "
+              "temp.fts_vocab; COMMIT;");
 }
 
 core::Result<void> LexicalIndex::optimize() {
@@ -482,7 +647,10 @@ core::Result<std::vector<LexicalHit>> LexicalIndex::search(const LexicalQuery& q
   // budget, and at least up to the first word the index holds), and every candidate is scored
   // on all the words. A book with only common words could rank only on their low IDF, and is
   // left out. docs/benchmarks.md has the effect on latency, docs/evaluation.md on quality.
-  int scored = 0;  // 0: plain OR and FTS5's bm25()
+  // The word counts come from the terms table; they and the match are read in one transaction,
+  // so that both see the same index while the writer goes on.
+  int scored = 0;                   // 0: plain OR and FTS5's bm25() (no budget: the exact search)
+  std::vector<PhraseStat> phrases;  // per scored phrase, in the expression's order
   if (query.candidate_budget > 0) {
     std::vector<std::string> words;
     for (const auto* list : {&query.terms, &query.extra_terms}) {
@@ -490,20 +658,10 @@ core::Result<std::vector<LexicalHit>> LexicalIndex::search(const LexicalQuery& q
         if (!t.empty()) words.push_back(t);
       }
     }
-    // Counted up to budget + 1: a word in more books can only be the first word taken, and
-    // only when no word the index holds fits; then those words are counted in full to find
-    // the rarest.
-    const int64_t cap = query.candidate_budget + 1;
+    LM_TRY(exec(reader->db, "BEGIN"));
     std::vector<int64_t> df(words.size());
-    bool one_fits = false;
     for (size_t i = 0; i < words.size(); ++i) {
-      LM_ASSIGN_OR_RETURN(df[i], reader->books_with(words[i], cap));
-      one_fits = one_fits || (df[i] > 0 && df[i] < cap);
-    }
-    for (size_t i = 0; i < words.size() && !one_fits; ++i) {
-      if (df[i] == cap) {
-        LM_ASSIGN_OR_RETURN(df[i], reader->books_with(words[i], 0));
-      }
+      LM_ASSIGN_OR_RETURN(df[i], reader->books_with(words[i]));
     }
     std::vector<size_t> order(words.size());
     std::iota(order.begin(), order.end(), size_t{0});
@@ -519,17 +677,21 @@ core::Result<std::vector<LexicalHit>> LexicalIndex::search(const LexicalQuery& q
       for (size_t i = 0; i < order.size(); ++i) {
         std::string& into = i < rare ? rare_or : common_or;
         into += (into.empty() ? "" : " OR ") + quote_term(words[order[i]]);
+        phrases.push_back({df[order[i]], static_cast<int64_t>(order[i])});
       }
       expr = "(" + rare_or + ") AND (" + common_or + " OR " + rare_or + ")";
-      scored = static_cast<int>(words.size());
+    } else {
+      // Every word fits: the plain OR of fts_match_expression, scored alike.
+      for (size_t i = 0; i < words.size(); ++i) phrases.push_back({df[i], static_cast<int64_t>(i)});
     }
+    scored = static_cast<int>(words.size());
   }
   {
-    Stmt s(reader->db,
-           scored > 0 ? "SELECT rowid, lm_bm25(fts, ?7, ?2, ?3, ?4, ?5) AS r FROM fts WHERE fts "
-                        "MATCH ?1 ORDER BY r LIMIT ?6"
-                      : "SELECT rowid, bm25(fts, ?2, ?3, ?4, ?5) AS r FROM fts WHERE fts MATCH ?1 "
-                        "ORDER BY r LIMIT ?6");
+    Stmt s(reader->db, scored > 0
+                           ? "SELECT rowid, lm_bm25(fts, ?7, ?8, ?2, ?3, ?4, ?5) AS r FROM fts "
+                             "WHERE fts MATCH ?1 ORDER BY r LIMIT ?6"
+                           : "SELECT rowid, bm25(fts, ?2, ?3, ?4, ?5) AS r FROM fts WHERE fts "
+                             "MATCH ?1 ORDER BY r LIMIT ?6");
     if (!s.ok()) return sqlite_error(reader->db, "search");
     s.bind(1, expr);
     s.bind(2, weights_.title);
@@ -537,11 +699,16 @@ core::Result<std::vector<LexicalHit>> LexicalIndex::search(const LexicalQuery& q
     s.bind(4, weights_.genres);
     s.bind(5, weights_.description);
     s.bind(6, int64_t{query.limit});
-    if (scored > 0) s.bind(7, int64_t{scored});
+    if (scored > 0) {
+      s.bind(7, int64_t{scored});
+      sqlite3_bind_blob64(s.get(), 8, phrases.data(), phrases.size() * sizeof(PhraseStat),
+                          SQLITE_TRANSIENT);
+    }
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) hits.push_back({s.int_at(0), -s.double_at(1)});
     if (rc != SQLITE_DONE) return sqlite_error(reader->db, "search");
   }
+  if (scored > 0) LM_TRY(exec(reader->db, "COMMIT"));
   give_back(std::move(reader));
   return hits;
 }

@@ -142,11 +142,12 @@ core::Result<void> SearchIndex::build() {
     }
     if (page.empty()) break;
     apply_attrs(page);
-    if (!reuse) LM_TRY(lexical_->upsert(page));
+    if (!reuse) LM_TRY(lexical_->upsert(page, LexicalIndex::TermCounts::deferred));
     after = page.back().id;
     docs += static_cast<int64_t>(page.size());
   }
   watermark_ = reuse ? *wm : store_seq;
+  if (!reuse) LM_TRY(lexical_->recount_terms());
   if (reuse) {
     LM_TRY(follow_once());
     LM_ASSIGN_OR_RETURN(int64_t indexed, lexical_->count());

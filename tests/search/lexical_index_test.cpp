@@ -4,6 +4,7 @@
 #include "search/lexical_index.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <cstdio>
@@ -436,7 +437,7 @@ TEST_F(LexicalBudgetTest, pruned_search_scores_its_books_exactly_as_the_full_sea
   ASSERT_FALSE(pruned.empty());
   for (const auto& h : pruned) {
     ASSERT_TRUE(full_score.count(h.id)) << h.id;
-    EXPECT_NEAR(h.score, full_score[h.id], 1e-9) << h.id;  // the same BM25, all three words
+    EXPECT_EQ(h.score, full_score[h.id]) << h.id;  // the same BM25, bit for bit
   }
   // The candidates are the books with the rarer words (keeper: 2 books, then lighthouse: 5,
   // which would pass the budget, so keeper alone): books 4 and 42.
@@ -507,7 +508,7 @@ TEST_F(LexicalBudgetTest, words_the_tokenizer_splits_and_fts5_syntax_work_pruned
            {"!!!", "sea", "lighthouse", "keeper"}, {"sea", "!!!", "lighthouse", "keeper", "..."}}) {
     const auto pruned = run(terms, 6);
     ASSERT_EQ(ids(pruned), (std::vector<int64_t>{42, 4}));
-    for (const auto& h : pruned) EXPECT_NEAR(h.score, full[h.id], 1e-9) << h.id;
+    for (const auto& h : pruned) EXPECT_EQ(h.score, full[h.id]) << h.id;
   }
   for (const std::string t : {"\"", "whale\"", "AND", "NEAR(sea", "*", "title:sea", "(sea)", "''",
                               "\x01\x02", "a\nb", "!!!"}) {
@@ -515,6 +516,88 @@ TEST_F(LexicalBudgetTest, words_the_tokenizer_splits_and_fts5_syntax_work_pruned
     auto r = index_->search(q);
     ASSERT_TRUE(r) << "term [" << t << "]: " << r.error().message;
   }
+}
+
+// The terms table against FTS5's own count (fts5vocab reads it from the index itself).
+std::map<std::string, int64_t> term_table(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  std::map<std::string, int64_t> out;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, fts, row)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    out[reinterpret_cast<const char*>(sqlite3_column_text(s, 0))] = sqlite3_column_int64(s, 1);
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST(LexicalIndexFile, the_terms_table_counts_each_terms_books_through_every_kind_of_write) {
+  TempDir dir;
+  const std::string path = dir.file("lexical.db");
+  auto r = LexicalIndex::open(path);
+  ASSERT_TRUE(r) << r.error().message;
+  LexicalIndex& index = **r;
+  const std::vector<std::string> words = {"sea",    "seas",     "Café",   "cafe",    "lighthouse",
+                                          "keeper", "keeper's", "whale",  "Whaling", "storm",
+                                          "the",    "island",   "Müller", "winter",  "é"};
+  std::mt19937 rng(5);
+  auto text = [&](int n) {
+    std::string t;
+    for (int i = 0; i < n; ++i) t += words[rng() % words.size()] + (rng() % 3 == 0 ? ", " : " ");
+    return t;
+  };
+  std::map<std::string, int64_t> key_of;  // public id -> primary key, as the index holds them
+  int64_t next_key = 1;
+  auto check = [&](int step) {
+    const auto table = term_table(path, "SELECT term, docs FROM terms");
+    const auto fts5 = term_table(path, "SELECT term, doc FROM vocab");
+    ASSERT_EQ(table, fts5) << "after step " << step;
+  };
+  for (int step = 0; step < 300; ++step) {
+    const std::string ext = "b-" + std::to_string(rng() % 40);
+    const int what = static_cast<int>(rng() % 10);
+    if (what < 6) {  // a new book, or new text for an existing one
+      int64_t key = key_of.count(ext) ? key_of[ext] : next_key++;
+      key_of[ext] = key;
+      std::vector<SearchDoc> batch = {
+          doc(key, ext, text(3), text(2), text(12), {text(1), text(1)})};
+      if (rng() % 4 == 0) {  // and another in the same upsert
+        const std::string ext2 = "c-" + std::to_string(step);
+        key_of[ext2] = next_key;
+        batch.push_back(doc(next_key++, ext2, text(2), "", text(5)));
+      }
+      ASSERT_TRUE(index.upsert(batch));
+    } else if (what < 8) {  // the public id moves to a new primary key
+      key_of[ext] = next_key;
+      ASSERT_TRUE(index.upsert({doc(next_key++, ext, text(2), text(1), text(6))}));
+    } else {
+      ASSERT_TRUE(index.remove({ext, "never-there"}));
+      key_of.erase(ext);
+    }
+    if (step % 25 == 24) check(step);
+  }
+  EXPECT_FALSE(term_table(path, "SELECT term, docs FROM terms").empty());
+  ASSERT_TRUE(index.optimize());
+  check(-1);
+  ASSERT_TRUE(index.clear());
+  EXPECT_TRUE(term_table(path, "SELECT term, docs FROM terms").empty());
+  // A bulk load leaves the table alone, and one recount fills it.
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(index.upsert({doc(1000 + i, "d-" + std::to_string(i), text(3), text(2), text(10))},
+                             LexicalIndex::TermCounts::deferred));
+  }
+  EXPECT_TRUE(term_table(path, "SELECT term, docs FROM terms").empty());
+  ASSERT_TRUE(index.recount_terms());
+  check(-2);
+  // And writes after it keep it right.
+  ASSERT_TRUE(index.upsert({doc(1000, "d-0", "Storm", "", "A storm at sea.")}));
+  ASSERT_TRUE(index.remove({"d-1"}));
+  check(-3);
 }
 
 TEST(LexicalIndexFile, a_reopened_file_keeps_its_documents_and_meta) {
@@ -557,7 +640,7 @@ TEST(LexicalIndexFile, a_file_of_another_schema_version_is_recreated_empty) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*(*r)->count(), 0);
   EXPECT_EQ(*(*r)->meta("watermark"), "");
-  EXPECT_EQ(*(*r)->meta("schema"), "1");
+  EXPECT_EQ(*(*r)->meta("schema"), "2");
   auto hits = (*r)->search({{"whale"}, {}, 10});
   ASSERT_TRUE(hits);
   EXPECT_TRUE(hits->empty());
