@@ -456,24 +456,15 @@ LM_ML_AVX2 void attention_avx2(const float* q, const float* k, const float* v, i
     for (; i + kAttentionRows <= n; i += kAttentionRows) {
       attention_rows<kAttentionRows>(hv, q + i * ld + off, s, ctx + i * ldc + off, ldc);
     }
-    switch (n - i) {
-      case 5:
-        attention_rows<5>(hv, q + i * ld + off, s, ctx + i * ldc + off, ldc);
-        break;
-      case 4:
-        attention_rows<4>(hv, q + i * ld + off, s, ctx + i * ldc + off, ldc);
-        break;
-      case 3:
-        attention_rows<3>(hv, q + i * ld + off, s, ctx + i * ldc + off, ldc);
-        break;
-      case 2:
-        attention_rows<2>(hv, q + i * ld + off, s, ctx + i * ldc + off, ldc);
-        break;
-      case 1:
-        attention_rows<1>(hv, q + i * ld + off, s, ctx + i * ldc + off, ldc);
-        break;
-      default:
-        break;
+    if (i < n) {  // the last n % 6 rows
+      using Rows = void (*)(const HeadView&, const float*, float*, float*, int64_t);
+      constexpr Rows kTail[kAttentionRows] = {nullptr,
+                                              &attention_rows<1>,
+                                              &attention_rows<2>,
+                                              &attention_rows<3>,
+                                              &attention_rows<4>,
+                                              &attention_rows<5>};
+      kTail[n - i](hv, q + i * ld + off, s, ctx + i * ldc + off, ldc);
     }
   }
 }
