@@ -15,7 +15,21 @@
 namespace libromind::search {
 namespace {
 
-constexpr const char* kSchemaVersion = "2";  // 2: the terms table
+constexpr const char* kSchemaVersion = "3";  // 2: the terms table; 3: suggest keys
+
+// The suggest table's rowid: the more popular a book, the smaller its key (popularity in the
+// high 32 bits, inverted; the book id in the low 32). FTS5 returns matches in rowid order, so
+// the first rows of a match are its most popular books, which suggest() reads without scoring
+// every match. The same key in SQL, from a row of docs:
+constexpr int64_t kMaxSuggestPopularity = 2147483647;
+constexpr const char* kSuggestKeySql =
+    "(((2147483647 - max(0, min(popularity, 2147483647))) << 32) | id)";
+
+int64_t suggest_key(int64_t popularity, int64_t id) {
+  return ((kMaxSuggestPopularity - std::clamp<int64_t>(popularity, 0, kMaxSuggestPopularity))
+          << 32) |
+         id;
+}
 
 core::Error sqlite_error(sqlite3* db, const std::string& what) {
   return core::Error::unavailable("lexical index: " + what + ": " +
@@ -445,15 +459,15 @@ core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs, Term
   LM_TRY(exec(writer_, "BEGIN"));
   auto body = [&]() -> core::Result<void> {
     Stmt del_fts(writer_, "DELETE FROM fts WHERE rowid = ?1");
-    Stmt del_sug(writer_, "DELETE FROM suggest WHERE rowid = ?1");
+    Stmt del_sug(writer_, std::string("DELETE FROM suggest WHERE rowid = (SELECT ") +
+                              kSuggestKeySql + " FROM docs WHERE id = ?1)");
     // A public id that moved to another primary key (deleted and created again) takes its
     // old rows with it, or their text would still match under the old key.
     Stmt del_moved_fts(writer_,
                        "DELETE FROM fts WHERE rowid IN (SELECT id FROM docs WHERE ext_id = ?1 "
                        "AND id <> ?2)");
-    Stmt del_moved_sug(writer_,
-                       "DELETE FROM suggest WHERE rowid IN (SELECT id FROM docs WHERE ext_id = "
-                       "?1 AND id <> ?2)");
+    Stmt del_moved_sug(writer_, std::string("DELETE FROM suggest WHERE rowid IN (SELECT ") +
+                                    kSuggestKeySql + " FROM docs WHERE ext_id = ?1 AND id <> ?2)");
     Stmt del_ext(writer_, "DELETE FROM docs WHERE ext_id = ?1 AND id <> ?2");
     Stmt put_doc(writer_,
                  "INSERT INTO docs (id, ext_id, popularity, title, authors) VALUES (?1, ?2, ?3, "
@@ -473,6 +487,10 @@ core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs, Term
     }
     TermDeltas deltas;
     for (const auto& d : docs) {
+      if (d.id < 0 || d.id > 0xffffffffLL) {
+        return core::Error::invalid("lexical index: book id " + std::to_string(d.id) +
+                                    " is outside [0, 2^32), the range of suggestion keys");
+      }
       const std::string genres = join_genres(d.genres);
       if (counted) {
         old_rows.bind(1, d.id);
@@ -511,7 +529,7 @@ core::Result<void> LexicalIndex::upsert(const std::vector<SearchDoc>& docs, Term
       put_fts.bind(5, d.description);
       if (put_fts.step() != SQLITE_DONE) return sqlite_error(writer_, "insert fts");
       put_fts.reset();
-      put_sug.bind(1, d.id);
+      put_sug.bind(1, suggest_key(d.popularity, d.id));
       put_sug.bind(2, d.title);
       put_sug.bind(3, d.authors);
       if (put_sug.step() != SQLITE_DONE) return sqlite_error(writer_, "insert suggest");
@@ -533,7 +551,8 @@ core::Result<std::vector<int64_t>> LexicalIndex::remove(const std::vector<std::s
   auto body = [&]() -> core::Result<void> {
     Stmt find(writer_, "SELECT id FROM docs WHERE ext_id = ?1");
     Stmt del_fts(writer_, "DELETE FROM fts WHERE rowid = ?1");
-    Stmt del_sug(writer_, "DELETE FROM suggest WHERE rowid = ?1");
+    Stmt del_sug(writer_, std::string("DELETE FROM suggest WHERE rowid = (SELECT ") +
+                              kSuggestKeySql + " FROM docs WHERE id = ?1)");
     Stmt del_doc(writer_, "DELETE FROM docs WHERE id = ?1");
     Stmt old_row(writer_, "SELECT title, authors, genres, description FROM fts WHERE rowid = ?1");
     if (!find.ok() || !del_fts.ok() || !del_sug.ok() || !del_doc.ok() || !old_row.ok()) {
@@ -726,14 +745,18 @@ core::Result<std::vector<Suggestion>> LexicalIndex::suggest(const std::vector<st
   if (expr.empty()) return out;
   LM_ASSIGN_OR_RETURN(auto reader, borrow());
   {
+    // The best matches among the kSuggestCandidates most popular books that match (all of them
+    // when fewer match): a prefix such as "the" matches most of the catalogue, and scoring every
+    // match cost 40 ms at 74k books and 110 ms at 200k. Rows come in suggest-key order, most
+    // popular first, so the LIMIT stops FTS5 early.
     Stmt s(reader->db,
            "SELECT d.id, d.title, d.authors, d.ext_id FROM (SELECT rowid, bm25(suggest, 2.0, 1.0) "
-           "AS r FROM "
-           "suggest WHERE suggest MATCH ?1 ORDER BY r LIMIT 200) m JOIN docs d ON d.id = "
-           "m.rowid ORDER BY m.r, d.popularity DESC, d.id LIMIT ?2");
+           "AS r FROM suggest WHERE suggest MATCH ?1 ORDER BY rowid LIMIT ?3) m JOIN docs d ON "
+           "d.id = (m.rowid & 4294967295) ORDER BY m.r, d.popularity DESC, d.id LIMIT ?2");
     if (!s.ok()) return sqlite_error(reader->db, "suggest");
     s.bind(1, expr);
     s.bind(2, int64_t{limit});
+    s.bind(3, int64_t{kSuggestCandidates});
     int rc;
     while ((rc = s.step()) == SQLITE_ROW)
       out.push_back({s.int_at(0), s.text_at(3), s.text_at(1), s.text_at(2)});

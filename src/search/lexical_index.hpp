@@ -100,7 +100,9 @@ class LexicalIndex {
   // --- reader side (thread-safe) ---
   core::Result<std::vector<LexicalHit>> search(const LexicalQuery& query) const;
   // Titles and authors whose words start with the typed words (the last one as a prefix),
-  // best match first, more popular first among equals.
+  // best match first, more popular first among equals. When more than kSuggestCandidates books
+  // match, the best of the kSuggestCandidates most popular ones.
+  static constexpr int64_t kSuggestCandidates = 2000;
   core::Result<std::vector<Suggestion>> suggest(const std::vector<std::string>& words,
                                                 int limit) const;
   // mark() of each id's title and description as the index holds them (ids whose title and

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -252,6 +253,57 @@ TEST_F(LexicalIndexTest, suggest_matches_words_across_title_and_authors) {
 TEST_F(LexicalIndexTest, suggest_puts_the_more_popular_first_among_equal_matches) {
   EXPECT_EQ(suggest_ext({"emm"}), (std::vector<std::string>{"b-6", "b-5"}));
   EXPECT_EQ(suggest_ext({"emm"}, 1), std::vector<std::string>{"b-6"});
+}
+
+TEST(LexicalSuggest, a_prefix_matching_more_books_than_the_candidates_takes_the_most_popular) {
+  auto r = LexicalIndex::open("");
+  ASSERT_TRUE(r) << r.error().message;
+  LexicalIndex& index = **r;
+  std::vector<SearchDoc> docs;
+  const int64_t n = LexicalIndex::kSuggestCandidates + 1;
+  for (int64_t i = 1; i <= n; ++i) {
+    docs.push_back(doc(i, "t-" + std::to_string(i), "Tale number " + std::to_string(i),
+                       "Teller, Tom", "", {}, i));  // popularity i
+  }
+  // The best match ("Tale" alone, the shortest title) but the least popular book.
+  docs.push_back(doc(n + 1, "best", "Tale", "Teller, Tom", "", {}, 0));
+  ASSERT_TRUE(index.upsert(docs));
+  auto ext = [&](std::vector<std::string> words, int limit) {
+    auto s = index.suggest(words, limit);
+    EXPECT_TRUE(s) << s.error().message;
+    std::vector<std::string> out;
+    for (const auto& x : *s) out.push_back(x.ext_id);
+    return out;
+  };
+  // Outside the most popular candidates: the best of those, the most popular among equals.
+  EXPECT_EQ(ext({"tal"}, 2),
+            (std::vector<std::string>{"t-" + std::to_string(n), "t-" + std::to_string(n - 1)}));
+  // Made popular (its suggest row moves with its key), it is the first suggestion.
+  ASSERT_TRUE(index.upsert({doc(n + 1, "best", "Tale", "Teller, Tom", "", {}, 10 * n)}));
+  EXPECT_EQ(ext({"tal"}, 1), std::vector<std::string>{"best"});
+  // And made unpopular again, it leaves no row behind under its old key.
+  ASSERT_TRUE(index.upsert({doc(n + 1, "best", "Tale", "Teller, Tom", "", {}, 0)}));
+  const auto all = ext({"tal"}, 5000);
+  EXPECT_EQ(all.size(), static_cast<size_t>(LexicalIndex::kSuggestCandidates));
+  EXPECT_EQ(std::count(all.begin(), all.end(), "best"), 0);
+  // A removed book is gone from the suggestions ("number 1" matches 1,111 books: all are
+  // candidates).
+  const auto before = ext({"number", "1"}, 5000);
+  EXPECT_EQ(before.size(), 1111u);
+  EXPECT_EQ(std::count(before.begin(), before.end(), "t-1"), 1);
+  ASSERT_TRUE(index.remove({"t-1"}));
+  const auto ones = ext({"number", "1"}, 5000);
+  EXPECT_FALSE(ones.empty());
+  EXPECT_EQ(std::count(ones.begin(), ones.end(), "t-1"), 0);
+}
+
+TEST(LexicalSuggest, a_book_id_outside_the_suggestion_keys_is_refused_whole) {
+  auto r = LexicalIndex::open("");
+  ASSERT_TRUE(r) << r.error().message;
+  auto bad = (*r)->upsert({doc(1, "a", "Fine", "", ""), doc(int64_t{1} << 33, "b", "Big", "", "")});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("outside"), std::string::npos) << bad.error().message;
+  EXPECT_EQ(*(*r)->count(), 0);  // nothing of the batch was written
 }
 
 TEST_F(LexicalIndexTest, highlight_marks_the_matched_words) {
@@ -640,7 +692,7 @@ TEST(LexicalIndexFile, a_file_of_another_schema_version_is_recreated_empty) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*(*r)->count(), 0);
   EXPECT_EQ(*(*r)->meta("watermark"), "");
-  EXPECT_EQ(*(*r)->meta("schema"), "2");
+  EXPECT_EQ(*(*r)->meta("schema"), "3");
   auto hits = (*r)->search({{"whale"}, {}, 10});
   ASSERT_TRUE(hits);
   EXPECT_TRUE(hits->empty());
