@@ -137,7 +137,9 @@ export interface paths {
          * Autocomplete on titles and authors
          * @description Books whose title or author words start with the typed words (the
          *     last one as a prefix), best match first, more popular first among
-         *     equals.
+         *     equals. When more than 2,000 books match (a short or common prefix
+         *     such as "the"), the suggestions are the best matches among the 2,000
+         *     most popular of them.
          */
         get: operations["suggest"];
         put?: never;
