@@ -346,12 +346,7 @@ LM_ML_AVX2 inline void attention_rows(const HeadView& hv, const float* q, float*
   }
   // Scores: 16 keys by R queries in registers, over the head's dh dimensions.
   for (int32_t j = 0; j < hv.npad; j += 16) {
-    __m256 acc[R][2];
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      acc[r][0] = _mm256_setzero_ps();
-      acc[r][1] = _mm256_setzero_ps();
-    }
+    __m256 acc[R][2] = {};  // zeros
     const float* kt = hv.kt + static_cast<int64_t>(j) * hv.dh;
 #pragma GCC unroll 4
     for (int32_t d = 0; d < hv.dh; ++d) {
@@ -394,12 +389,7 @@ LM_ML_AVX2 inline void attention_rows(const HeadView& hv, const float* q, float*
   }
   // Context: the numerators times the values, 16 dimensions at a time, divided by the sums.
   for (int32_t c = 0; c < hv.dh; c += 16) {
-    __m256 acc[R][2];
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      acc[r][0] = _mm256_setzero_ps();
-      acc[r][1] = _mm256_setzero_ps();
-    }
+    __m256 acc[R][2] = {};  // zeros
 #pragma GCC unroll 4
     for (int32_t j = 0; j < hv.n; ++j) {
       const float* vj = hv.v + static_cast<int64_t>(j) * hv.dh + c;

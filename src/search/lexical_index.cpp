@@ -129,8 +129,7 @@ std::string join_genres(const std::vector<std::string>& genres) {
 // ...) where stats is a blob of n_scored PhraseStat, one per scored phrase: its book count (the
 // n of the IDF, which the search has from the terms table) and the word's place in the query,
 // so that the terms are added up in the query's order whatever order the expression has (the
-// score is then bit for bit FTS5's bm25() of the plain OR). NULL: FTS5 counts each phrase's
-// books (walking its document list, as fts5_aux.c does) and the expression's order is kept.
+// score is then bit for bit FTS5's bm25() of the plain OR).
 
 struct Bm25Data {
   std::vector<double> idf;  // per scored phrase
@@ -144,15 +143,10 @@ struct PhraseStat {
   int64_t position;  // the word's place in the query: terms are added up in this order
 };
 
-int count_rows(const Fts5ExtensionApi*, Fts5Context*, void* n) {
-  ++*static_cast<int64_t*>(n);
-  return SQLITE_OK;
-}
-
 void lm_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int n_val,
              sqlite3_value** val) {
-  if (n_val < 1) {
-    sqlite3_result_error(ctx, "lm_bm25: needs the number of scored phrases", -1);
+  if (n_val < 2) {
+    sqlite3_result_error(ctx, "lm_bm25: needs the number of scored phrases and their stats", -1);
     return;
   }
   auto* data = static_cast<Bm25Data*>(api->xGetAuxdata(fts, 0));
@@ -163,20 +157,20 @@ void lm_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx
     int rc = api->xRowCount(fts, &rows);
     if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
     owned->avgdl = rows > 0 ? static_cast<double>(tokens) / static_cast<double>(rows) : 1.0;
-    const bool given = n_val > 1 && sqlite3_value_type(val[1]) == SQLITE_BLOB &&
-                       sqlite3_value_bytes(val[1]) == n * static_cast<int>(sizeof(PhraseStat));
+    if (sqlite3_value_bytes(val[1]) != n * static_cast<int>(sizeof(PhraseStat))) {
+      sqlite3_result_error(ctx, "lm_bm25: the stats blob does not hold one entry per phrase", -1);
+      return;
+    }
     std::vector<PhraseStat> stats(static_cast<size_t>(n));
-    if (given)
+    if (n > 0) {
       std::memcpy(stats.data(), sqlite3_value_blob(val[1]), stats.size() * sizeof(PhraseStat));
+    }
     owned->order.resize(static_cast<size_t>(n));
     std::iota(owned->order.begin(), owned->order.end(), 0);
-    if (given) {
-      std::stable_sort(owned->order.begin(), owned->order.end(),
-                       [&](int a, int c) { return stats[a].position < stats[c].position; });
-    }
-    for (int i = 0; i < n && rc == SQLITE_OK; ++i) {
-      int64_t hits = stats[i].books;
-      if (!given) rc = api->xQueryPhrase(fts, i, &hits, count_rows);
+    std::stable_sort(owned->order.begin(), owned->order.end(),
+                     [&](int a, int c) { return stats[a].position < stats[c].position; });
+    for (int i = 0; i < n; ++i) {
+      const int64_t hits = stats[i].books;
       double idf = std::log((static_cast<double>(rows) - static_cast<double>(hits) + 0.5) /
                             (static_cast<double>(hits) + 0.5));
       owned->idf.push_back(idf <= 0.0 ? 1e-6 : idf);
