@@ -20,9 +20,13 @@
 #include <thread>
 #include <vector>
 
+#include "ml/bert.hpp"
 #include "ml/embedder.hpp"
+#include "ml/packed_linear.hpp"
 
 namespace ml = libromind::ml;
+
+extern "C" void openblas_set_num_threads(int num_threads);  // OpenBLAS's own symbol
 
 namespace {
 
@@ -61,6 +65,8 @@ ml::SentenceEmbedder* embedder(int32_t threads, std::string* error) {
     ml::EncoderOptions options = ml::default_encoder_options();
     options.threads = threads;
     options.batch_size = 32;
+    // LIBROMIND_BENCH_PACKED=0: the OpenBLAS and few-row path, for a comparison in one run.
+    options.packed_products = env_or("LIBROMIND_BENCH_PACKED", "1") != "0";
     auto e = ml::SentenceEmbedder::load(model_root() + "/embedder", options);
     if (!e) {
       *error = e.error().message;
@@ -194,6 +200,63 @@ BENCHMARK(BM_FmaPeak)
     ->MinTime(1.0)
     ->UseRealTime();
 #endif
+
+// One layer's weight products on a pass's worth of rows (one thread's half of a batch of 32 at
+// 230 word pieces), through OpenBLAS (arg 0) and through the packed kernel (arg 1): the query,
+// key and value product (384 -> 1152), the first feed-forward one with GELU (384 -> 1536) and the
+// second with the residual (1536 -> 384). GFLOP/s against BM_FmaPeak/threads:1.
+void BM_LayerProducts(benchmark::State& state) {
+  const bool packed = state.range(0) == 1;
+  if (packed && !ml::packed_linear_available()) {
+    state.SkipWithError("no AVX2/FMA");
+    return;
+  }
+  openblas_set_num_threads(1);  // one thread, as each of a batch's groups runs
+  constexpr int64_t kRows = 3680;
+  constexpr int32_t kHidden = 384;
+  constexpr int32_t kInter = 1536;
+  std::vector<float> x(kRows * kHidden, 0.5f);
+  std::vector<float> ff(kRows * kInter, 0.25f);
+  std::vector<float> y(kRows * kInter);
+  std::vector<float> qkv_w(3 * kHidden * kHidden, 0.01f);
+  std::vector<float> ff1_w(kInter * kHidden, 0.01f);
+  std::vector<float> ff2_w(kHidden * kInter, 0.01f);
+  std::vector<float> b(kInter, 0.1f);
+  const ml::PackedLinear qkv_p(qkv_w.data(), b.data(), 3 * kHidden, kHidden);
+  const ml::PackedLinear ff1_p(ff1_w.data(), b.data(), kInter, kHidden);
+  const ml::PackedLinear ff2_p(ff2_w.data(), b.data(), kHidden, kInter);
+  for (auto _ : state) {
+    if (packed) {
+      ml::linear_packed(x.data(), kHidden, kRows, qkv_p, {}, y.data(), kInter);
+      ml::linear_packed(x.data(), kHidden, kRows, ff1_p, {.gelu = true}, y.data(), kInter);
+      ml::linear_packed(ff.data(), kInter, kRows, ff2_p,
+                        {.residual = x.data(), .ld_residual = kHidden}, y.data(), kHidden);
+    } else {
+      ml::linear(x.data(), kHidden, kRows, kHidden, qkv_w.data(), b.data(), 3 * kHidden, y.data(),
+                 kInter, false, ml::LinearPath::blas);
+      ml::linear(x.data(), kHidden, kRows, kHidden, ff1_w.data(), b.data(), kInter, y.data(),
+                 kInter, false, ml::LinearPath::blas);
+      ml::gelu(y.data(), kRows * kInter);
+      ml::add_bias(x.data(), kRows, kHidden, b.data(), y.data());
+      ml::linear(ff.data(), kInter, kRows, kInter, ff2_w.data(), nullptr, kHidden, y.data(),
+                 kHidden, true, ml::LinearPath::blas);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double flop = 2.0 * kRows * kHidden * (3 * kHidden + 2 * kInter);
+  state.counters["gflop_per_s"] = benchmark::Counter(
+      flop / 1e9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.SetLabel(packed ? "packed" : "openblas");
+}
+BENCHMARK(BM_LayerProducts)
+    ->ArgName("packed")
+    ->Arg(0)
+    ->Arg(1)
+    ->Threads(1)
+    ->Threads(2)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
 
 // Embeds the queries one at a time, in turn, timing each call: p50/p99 counters.
 void time_query_embeddings(benchmark::State& state, const std::vector<std::string>& queries) {

@@ -651,17 +651,21 @@ core::Result<BertModel> BertModel::load(const std::string& safetensors_path,
   LM_ASSIGN_OR_RETURN(m.emb_ln_g_, get_ln("embeddings.LayerNorm", true));
   LM_ASSIGN_OR_RETURN(m.emb_ln_b_, get_ln("embeddings.LayerNorm", false));
 
+  const bool pack = options.packed_products && packed_linear_available();
+  std::vector<float> stacked;  // one layer's query, key and value weights, then biases
   for (int32_t i = 0; i < config.num_hidden_layers; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
     Layer l{};
-    // Query, key and value weights (then biases) stacked in qkv_, in that order.
+    stacked.clear();
+    std::vector<const float*> qkv_views;
     for (const char* part : {"query", "key", "value"}) {
       LM_ASSIGN_OR_RETURN(const float* w, get(p + "attention.self." + part + ".weight", {h, h}));
-      m.qkv_.insert(m.qkv_.end(), w, w + h * h);
+      stacked.insert(stacked.end(), w, w + h * h);
+      qkv_views.push_back(w);
     }
     for (const char* part : {"query", "key", "value"}) {
       LM_ASSIGN_OR_RETURN(const float* b, get(p + "attention.self." + part + ".bias", {h}));
-      m.qkv_.insert(m.qkv_.end(), b, b + h);
+      stacked.insert(stacked.end(), b, b + h);
     }
     LM_ASSIGN_OR_RETURN(l.ao_w, get(p + "attention.output.dense.weight", {h, h}));
     LM_ASSIGN_OR_RETURN(l.ao_b, get(p + "attention.output.dense.bias", {h}));
@@ -673,10 +677,28 @@ core::Result<BertModel> BertModel::load(const std::string& safetensors_path,
     LM_ASSIGN_OR_RETURN(l.ff2_b, get(p + "output.dense.bias", {h}));
     LM_ASSIGN_OR_RETURN(l.ln2_g, get_ln(p + "output.LayerNorm", true));
     LM_ASSIGN_OR_RETURN(l.ln2_b, get_ln(p + "output.LayerNorm", false));
+    if (pack) {
+      const auto hi = static_cast<int32_t>(h);
+      const auto ii = static_cast<int32_t>(inter);
+      m.packed_.push_back(
+          PackedLayer{PackedLinear(stacked.data(), stacked.data() + 3 * h * h, 3 * hi, hi),
+                      PackedLinear(l.ao_w, l.ao_b, hi, hi), PackedLinear(l.ff1_w, l.ff1_b, ii, hi),
+                      PackedLinear(l.ff2_w, l.ff2_b, hi, ii)});
+      // The packed copies are all the layer's products read: its mapped weight pages go back,
+      // layer by layer, so resident memory never holds both forms of the weights.
+      for (const float* w : qkv_views) {
+        st.release(w, h * h);
+      }
+      st.release(l.ao_w, h * h);
+      st.release(l.ff1_w, inter * h);
+      st.release(l.ff2_w, h * inter);
+    } else {
+      m.qkv_.insert(m.qkv_.end(), stacked.begin(), stacked.end());
+    }
     m.layers_.push_back(l);
   }
-  // Point the layers into qkv_ once it no longer grows.
-  for (size_t i = 0; i < m.layers_.size(); ++i) {
+  // Point the layers into qkv_ once it no longer grows (the packed path keeps no stacked copy).
+  for (size_t i = 0; i < m.layers_.size() && !pack; ++i) {
     const float* base = m.qkv_.data() + static_cast<int64_t>(i) * (3 * h * h + 3 * h);
     m.layers_[i].qkv_w = base;
     m.layers_[i].qkv_b = base + 3 * h * h;
@@ -780,15 +802,84 @@ core::Result<void> BertModel::forward(const Batch& batch, BertWorkspace* ws) con
   return core::ok();
 }
 
+namespace {
+
+// Self-attention of `sequences` sequences of seq rows each: q|k|v|context per row of the qkvc
+// buffer at q (stride wide); `scores` holds attention_work_floats(seq, dh) + seq floats.
+void attend_sequences(const int32_t* masks, int32_t sequences, int32_t seq, int32_t heads,
+                      int32_t dh, float* q, int64_t wide, float* scores) {
+  const int32_t h = heads * dh;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const size_t work = attention_work_floats(seq, dh);
+  float* k = q + h;
+  float* v = q + 2 * h;
+  float* ctx = q + 3 * h;
+  for (int32_t b = 0; b < sequences; ++b) {
+    const int64_t row0 = static_cast<int64_t>(b) * seq;
+    const int32_t* mask = masks + row0;
+    // Attention only needs rows up to the last real token: later rows are padding whose
+    // outputs nobody reads (keys there are masked out); their context is set to zero.
+    int32_t n = 0;
+    for (int32_t s = 0; s < seq; ++s) {
+      if (mask[s] != 0) {
+        n = s + 1;
+      }
+    }
+    if (n == 0) {
+      n = seq;  // all padding: HF's uniform attention over every position
+    }
+    float* keep = scores + work;
+    for (int32_t s = 0; s < n; ++s) {
+      keep[s] = mask[s] != 0 ? 1.0f : 0.0f;
+    }
+    const int64_t off = row0 * wide;
+    attention(q + off, k + off, v + off, wide, ctx + off, wide, n, heads, dh, scale, keep, scores);
+    for (int32_t s = n; s < seq; ++s) {
+      std::memset(ctx + (row0 + s) * wide, 0, sizeof(float) * static_cast<size_t>(h));
+    }
+  }
+}
+
+}  // namespace
+
+void BertModel::run_layers_packed(const int32_t* masks, int32_t sequences, int32_t seq, float* x,
+                                  float* q, float* scores) const {
+  const int32_t h = config_.hidden_size;
+  const int32_t heads = config_.num_attention_heads;
+  const int64_t wide = std::max<int64_t>(4 * static_cast<int64_t>(h), config_.intermediate_size);
+  const int64_t rows = static_cast<int64_t>(sequences) * seq;
+  const float eps = config_.layer_norm_eps;
+  // A single sequence (a query) splits each product's outputs across the encoder's threads.
+  const int32_t threads = tl_few_rows_threads;
+  float* ctx = q + 3 * h;
+  float* ff = q;  // the feed-forward intermediate reuses a row block's q|k|v|context, dead by then
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = layers_[i];
+    const PackedLayer& p = packed_[i];
+    linear_packed(x, h, rows, p.qkv, {}, q, wide, threads);
+    attend_sequences(masks, sequences, seq, heads, h / heads, q, wide, scores);
+    for (int64_t r0 = 0; r0 < rows; r0 += kPackedPassRows) {
+      const int64_t n = std::min(kPackedPassRows, rows - r0);
+      float* xr = x + r0 * h;
+      // x = LayerNorm((x + bo) + ctx Wo^T)
+      linear_packed(ctx + r0 * wide, wide, n, p.ao, {.residual = xr, .ld_residual = h}, xr, h,
+                    threads);
+      layer_norm(xr, n, h, l.ln1_g, l.ln1_b, eps);
+      // x = LayerNorm((x + b2) + gelu(x W1^T + b1) W2^T)
+      linear_packed(xr, h, n, p.ff1, {.gelu = true}, ff + r0 * wide, wide, threads);
+      linear_packed(ff + r0 * wide, wide, n, p.ff2, {.residual = xr, .ld_residual = h}, xr, h,
+                    threads);
+      layer_norm(xr, n, h, l.ln2_g, l.ln2_b, eps);
+    }
+  }
+}
+
 void BertModel::run_sequences(const Batch& batch, int32_t b_begin, int32_t b_end, float* scores,
                               BertWorkspace* ws) const {
   const int32_t seq = batch.seq_len;
   const int32_t h = config_.hidden_size;
   const int32_t inter = config_.intermediate_size;
   const int32_t heads = config_.num_attention_heads;
-  const int32_t dh = h / heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-  const size_t work = attention_work_floats(seq, dh);
   const int64_t wide = std::max<int64_t>(4 * static_cast<int64_t>(h), inter);
   const int64_t row_begin = static_cast<int64_t>(b_begin) * seq;
   const int64_t rows = static_cast<int64_t>(b_end - b_begin) * seq;
@@ -800,8 +891,6 @@ void BertModel::run_sequences(const Batch& batch, int32_t b_begin, int32_t b_end
   // Per row of qkvc: q | k | v | context, each `h` wide; the feed-forward intermediate reuses
   // the same row (they are dead by then), so groups of rows never touch each other's memory.
   float* q = ws->qkvc.data() + row_begin * wide;
-  float* k = q + h;
-  float* v = q + 2 * h;
   float* ctx = q + 3 * h;
   float* ff = q;
   const int32_t* ids = batch.ids.data() + row_begin;
@@ -819,35 +908,15 @@ void BertModel::run_sequences(const Batch& batch, int32_t b_begin, int32_t b_end
     }
   }
   layer_norm(x, rows, h, emb_ln_g_, emb_ln_b_, config_.layer_norm_eps);
+  if (!packed_.empty()) {
+    run_layers_packed(masks, b_end - b_begin, seq, x, q, scores);
+    return;
+  }
 
   for (const Layer& l : layers_) {
     linear(x, h, rows, h, l.qkv_w, l.qkv_b, 3 * h, q, wide, false);
 
-    for (int32_t b = 0; b < b_end - b_begin; ++b) {
-      const int64_t row0 = static_cast<int64_t>(b) * seq;
-      const int32_t* mask = masks + row0;
-      // Attention only needs rows up to the last real token: later rows are padding whose
-      // outputs nobody reads (keys there are masked out); their context is set to zero.
-      int32_t n = 0;
-      for (int32_t s = 0; s < seq; ++s) {
-        if (mask[s] != 0) {
-          n = s + 1;
-        }
-      }
-      if (n == 0) {
-        n = seq;  // all padding: HF's uniform attention over every position
-      }
-      float* keep = scores + work;
-      for (int32_t s = 0; s < n; ++s) {
-        keep[s] = mask[s] != 0 ? 1.0f : 0.0f;
-      }
-      const int64_t off = row0 * wide;
-      attention(q + off, k + off, v + off, wide, ctx + off, wide, n, heads, dh, scale, keep,
-                scores);
-      for (int32_t s = n; s < seq; ++s) {
-        std::memset(ctx + (row0 + s) * wide, 0, sizeof(float) * static_cast<size_t>(h));
-      }
-    }
+    attend_sequences(masks, b_end - b_begin, seq, heads, h / heads, q, wide, scores);
 
     // tmp = (x + bo) + ctx * Wo^T; x = LayerNorm(tmp). The residual and the bias go in as one
     // pass, the product is added to them.

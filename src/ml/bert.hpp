@@ -1,5 +1,7 @@
-// The BERT encoder (HF transformers' BertModel, inference only) on OpenBLAS, its optional
+// The BERT encoder (HF transformers' BertModel, inference only), its optional
 // sequence-classification head, and the kernels it is made of (exposed so tests can check them).
+// Its weight products run on weights packed at load (ml/packed_linear.hpp) where the CPU has
+// AVX2/FMA, and on OpenBLAS and the few-row kernel elsewhere.
 //
 //   LM_ASSIGN_OR_RETURN(ml::BertConfig cfg, ml::BertConfig::load(dir + "/config.json"));
 //   LM_ASSIGN_OR_RETURN(ml::BertModel model,
@@ -16,6 +18,7 @@
 
 #include "core/result.hpp"
 #include "ml/encoding.hpp"
+#include "ml/packed_linear.hpp"
 #include "ml/safetensors.hpp"
 
 namespace libromind::ml {
@@ -49,6 +52,10 @@ struct EncoderOptions {
                                     // smaller products made a catalogue pass 8% slower.
   int32_t max_seq_length = 0;       // 0: the model's limit; else the shorter of the two (the
                                     // search index embeds books at 128 to halve the cost)
+  bool packed_products = true;      // on CPUs with AVX2/FMA, each layer's weights are packed
+                                    // at load for linear_packed() (42 MB for MiniLM) and the
+                                    // products run there; false, or another CPU: OpenBLAS and
+                                    // the few-row kernel on the weights as mapped
 };
 
 EncoderOptions default_encoder_options();
@@ -106,7 +113,21 @@ class BertModel {
     const float* ln2_b;
   };
 
+  // A layer's products with their weights packed (packed_products).
+  struct PackedLayer {
+    PackedLinear qkv;  // query, key and value stacked: [3 * hidden] outputs
+    PackedLinear ao;
+    PackedLinear ff1;
+    PackedLinear ff2;
+  };
+
   explicit BertModel(SafeTensors weights) : weights_(std::move(weights)) {}
+
+  // The layers from the embeddings' output in x (rows of `hidden`) to the last hidden state in
+  // x, on the packed weights: row blocks after the attention go through the output projection,
+  // LayerNorm, the feed-forward and LayerNorm while they are in L2.
+  void run_layers_packed(const int32_t* masks, int32_t sequences, int32_t seq, float* x, float* q,
+                         float* scores) const;
 
   // Embeddings and every layer for sequences [b_begin, b_end) of a validated batch, on their
   // own rows of the workspace; `scores` holds seq_len^2 + seq_len floats for this caller alone.
@@ -115,6 +136,8 @@ class BertModel {
 
   SafeTensors weights_;     // owns the mapping every pointer below refers to
   std::vector<float> qkv_;  // the stacked query/key/value weights and biases of every layer
+                            // (empty when the products are packed)
+  std::vector<PackedLayer> packed_;  // one per layer with packed_products; else empty
   BertConfig config_;
   int32_t threads_ = 1;
   const float* word_emb_ = nullptr;  // [vocab, hidden]

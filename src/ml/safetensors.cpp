@@ -269,6 +269,23 @@ std::vector<std::string> SafeTensors::names() const {
   return out;
 }
 
+void SafeTensors::release(const float* data, int64_t floats) const {
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t end =
+      begin + sizeof(float) * static_cast<uintptr_t>(std::max<int64_t>(floats, 0));
+  const auto map_begin = reinterpret_cast<uintptr_t>(map_);
+  if (map_ == nullptr || begin < map_begin || end > map_begin + map_size_) {
+    return;
+  }
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = end / page * page;
+  if (first < last) {
+    // Advice only: on failure the pages simply stay resident.
+    (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  }
+}
+
 core::Result<TensorView> SafeTensors::get(const std::string& name,
                                           const std::vector<int64_t>& expected_shape) const {
   auto it = entries_.find(name);

@@ -48,6 +48,12 @@ class SafeTensors {
   core::Result<TensorView> get(const std::string& name,
                                const std::vector<int64_t>& expected_shape) const;
 
+  // Gives back to the kernel the pages that lie wholly inside the view [data, data + floats) of
+  // the mapped file, once a caller has copied the tensor (they are read from the file again if
+  // touched later): the process's resident memory then holds the copy alone. A view that is not
+  // in the mapping (a converted copy) is left alone.
+  void release(const float* data, int64_t floats) const;
+
  private:
   struct Entry {
     std::string dtype;           // as in the header: "F32", "F16", "BF16", "I64", ...

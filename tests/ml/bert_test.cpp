@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace libromind::ml {
@@ -495,12 +496,17 @@ Batch pad_batch(const std::vector<std::vector<int32_t>>& ids,
   return b;
 }
 
-class TinyBert : public ::testing::TestWithParam<std::string> {};
+// (tensor name prefix, packed_products, threads): both product paths (the packed one only
+// where the CPU has AVX2/FMA; elsewhere the option falls back), one thread and two.
+class TinyBert : public ::testing::TestWithParam<std::tuple<std::string, bool, int32_t>> {};
 
 TEST_P(TinyBert, padded_batch_matches_naive_reference_per_sequence) {
   TinyModel tiny = make_tiny(7);
-  tiny.write(GetParam());
-  auto model = BertModel::load(tiny.path, tiny.config, default_encoder_options());
+  tiny.write(std::get<0>(GetParam()));
+  EncoderOptions options = default_encoder_options();
+  options.packed_products = std::get<1>(GetParam());
+  options.threads = std::get<2>(GetParam());
+  auto model = BertModel::load(tiny.path, tiny.config, options);
   ASSERT_TRUE(model) << model.error().message;
   ASSERT_TRUE(model->has_classifier());
 
@@ -536,7 +542,9 @@ TEST_P(TinyBert, padded_batch_matches_naive_reference_per_sequence) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Prefixes, TinyBert, ::testing::Values("", "bert."));
+INSTANTIATE_TEST_SUITE_P(PrefixesPathsThreads, TinyBert,
+                         ::testing::Combine(::testing::Values("", "bert."), ::testing::Bool(),
+                                            ::testing::Values(1, 2)));
 
 TEST(BertModel, rejects_ids_outside_the_vocabulary_and_overlong_sequences) {
   TinyModel tiny = make_tiny(3);
