@@ -22,7 +22,11 @@ def cpp_results(path):
         if b.get("aggregate_name") != "median":
             continue
         # "BM_EmbedCatalogue/threads:2/min_time:5.000/real_time" -> "BM_EmbedCatalogue/threads:2"
-        out[b["run_name"].split("/min_time")[0].split("/real_time")[0]] = b
+        name = b["run_name"].split("/min_time")[0].split("/real_time")[0]
+        if name.startswith("BM_LayerProducts"):
+            # Google Benchmark's own threads (->Threads(n)): "BM_LayerProducts/packed:1/threads:2"
+            name += f"/threads:{b.get('threads', 1)}"
+        out[name] = b
     return out
 
 
@@ -30,6 +34,8 @@ def main():
     d, md = sys.argv[1], sys.argv[2]
     base = json.load(open(os.path.join(d, "baseline.json")))
     cpp = cpp_results(os.path.join(d, "cpp.json"))
+    unpacked_path = os.path.join(d, "cpp-unpacked.json")
+    unpacked = cpp_results(unpacked_path) if os.path.exists(unpacked_path) else {}
     ctx = json.load(open(os.path.join(d, "cpp.json")))["context"]
     rss_mb = int(open(os.path.join(d, "rss_kb.txt")).read().split()[-1]) / 1024
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -132,6 +138,27 @@ def main():
             lines.append(f"| {t} | {peak:.1f} | {c:.1f} | {100 * c / peak:.0f}% | {b:.1f} | "
                          f"{100 * b / peak:.0f}% | {100 * GOAL_RATIO * b / peak:.0f}% of peak |")
         lines.append("")
+    layer = [(t, (cpp.get(f"BM_LayerProducts/packed:1/threads:{t}") or {}).get("gflop_per_s"),
+              (cpp.get(f"BM_LayerProducts/packed:0/threads:{t}") or {}).get("gflop_per_s"))
+             for t in (1, 2)]
+    old_pass = (unpacked.get("BM_EmbedCatalogue/threads:2") or {}).get("items_per_second")
+    new_pass = cpp_rate("BM_EmbedCatalogue/threads:2")
+    if any(p and o for _, p, o in layer) or old_pass:
+        lines += ["### Packed weights against OpenBLAS, same run", "",
+                  "| measurement | packed (default) | OpenBLAS path | ratio |",
+                  "| --- | ---: | ---: | ---: |"]
+        for t, p, o in layer:
+            if p and o:
+                lines.append(f"| one layer's weight products on 3,680 rows, {t} thread"
+                             f"{'s' if t > 1 else ''} at once (`BM_LayerProducts`, GFLOP/s) | "
+                             f"{p:.1f} | {o:.1f} | {p / o:.2f}× |")
+        if old_pass and new_pass:
+            lines.append("| embedding, 1,000 descriptions, 2 threads (sentences/s; OpenBLAS path: "
+                         "`LIBROMIND_BENCH_PACKED=0`) | "
+                         f"{new_pass:.1f} | {old_pass:.1f} | {new_pass / old_pass:.2f}× |")
+        lines += ["", "The OpenBLAS path runs the products through `cblas_sgemm` with GELU, the "
+                  "bias and the residual as separate passes; it is what CPUs without AVX2/FMA "
+                  "run.", ""]
     lines.append(f"- Texts: mean {e.get('mean_tokens')} tokens, {e.get('truncated')} of "
                  f"{e.get('sentences')} truncated at {base['embedder'].get('max_seq_length')}.")
     if rr:

@@ -38,6 +38,12 @@ LIBROMIND_BENCH_RERANKER=$bench_ce build/release/bench_encoder \
   --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
   --benchmark_format=json > "$out/cpp.json"
 
+log "C++ encoder on the OpenBLAS path (LIBROMIND_BENCH_PACKED=0), catalogue at 2 threads"
+LIBROMIND_BENCH_PACKED=0 LIBROMIND_BENCH_RERANKER=$bench_ce build/release/bench_encoder \
+  --benchmark_filter='BM_EmbedCatalogue/threads:2' \
+  --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
+  --benchmark_format=json > "$out/cpp-unpacked.json"
+
 log "RSS with the embedder loaded"
 printf 'a short query about whales\n' > "$out/query.txt"
 /usr/bin/time -f '%M' -o "$out/rss_kb.txt" build/release/libromind embed < "$out/query.txt" > /dev/null
