@@ -49,7 +49,7 @@ constexpr int kBlockRows = 6;
 constexpr int64_t kPassRows = kPackedPassRows;
 
 // How many k steps (64-byte lines of a panel) ahead block() prefetches the weights.
-constexpr int32_t kPrefetchLines = 64;
+constexpr int32_t kPrefetchLines = 32;
 
 // erf(x) for 8 floats: the same rational approximation as bert.cpp's erf_approx (Eigen's
 // generic_fast_erf_float), |error| < 2e-7.
@@ -138,8 +138,8 @@ LM_ML_AVX2 [[gnu::always_inline]] inline void store_block(const Block& blk,
 }
 
 // R rows of x (stride ldx) times one panel over the whole inner size `in`. The first block of a
-// panel in a pass reads the panel from memory and prefetches it (kPrefetch); the others find it
-// in L1, where the prefetches would only take load slots.
+// panel in a pass reads the panel from L2 or memory and prefetches (kPrefetch); the others find
+// it in L1, where the prefetches would only take load slots.
 template <int R, bool kPrefetch>
 LM_ML_AVX2 void block(const float* x, int64_t ldx, int32_t in, const float* panel,
                       const Block& blk) {
@@ -152,14 +152,20 @@ LM_ML_AVX2 void block(const float* x, int64_t ldx, int32_t in, const float* pane
 #pragma GCC unroll 4
   for (int32_t k = 0; k < in; ++k) {
     if constexpr (kPrefetch) {
-      // The panel's line kPrefetchLines steps ahead (the next panel's, near the end; past the
-      // weights' end an address a prefetch never faults on, formed as an integer). A few-row
-      // product is bound by reading the weights from memory, and the hardware prefetcher stops
-      // at each 4 KB page; in a many-row pass the panel is in L1 after its first block.
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(panel) +
-                                                 sizeof(float) * kPanelWidth *
-                                                     static_cast<uintptr_t>(k + kPrefetchLines)),
+      // Into L1, this panel's line kPrefetchLines steps ahead; into L2, the next panel's line k,
+      // so that the next panel is in L2 when its first block starts (in steps of one line per
+      // step, a panel being `in` lines). A few-row product is bound by reading the weights from
+      // memory, and the hardware prefetcher stops at each 4 KB page; in a many-row pass the
+      // panel is in L1 after its first block. Past the weights' end these name addresses a
+      // prefetch never faults on (formed as integers, not pointers).
+      const auto line = reinterpret_cast<uintptr_t>(panel) +
+                        sizeof(float) * kPanelWidth * static_cast<uintptr_t>(k);
+      _mm_prefetch(reinterpret_cast<const char*>(line + sizeof(float) * kPanelWidth *
+                                                            static_cast<uintptr_t>(kPrefetchLines)),
                    _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(line + sizeof(float) * kPanelWidth *
+                                                            static_cast<uintptr_t>(in)),
+                   _MM_HINT_T1);
     }
     const __m256 w0 = _mm256_load_ps(panel + static_cast<int64_t>(k) * kPanelWidth);
     const __m256 w1 = _mm256_load_ps(panel + static_cast<int64_t>(k) * kPanelWidth + 8);
