@@ -91,6 +91,25 @@ TEST(PackedLinear, agrees_with_a_double_precision_product_for_every_epilogue) {
   }
 }
 
+// The GELU epilogue alone (one input of weight 1, bias 0): the exact erf form within 1e-6 of a
+// double-precision reference from -8 to 8, saturating to 0 and x beyond.
+TEST(PackedLinear, gelu_epilogue_is_the_exact_erf_form) {
+  if (!packed_linear_available()) {
+    GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  }
+  const float one = 1.0f;
+  const PackedLinear identity(&one, nullptr, 1, 1);
+  std::vector<float> x;
+  for (float v = -8.0f; v <= 8.0f; v += 1.0f / 64) {
+    x.push_back(v);
+  }
+  std::vector<float> y(x.size());
+  linear_packed(x.data(), 1, static_cast<int64_t>(x.size()), identity, {.gelu = true}, y.data(), 1);
+  for (size_t i = 0; i < x.size(); ++i) {
+    ASSERT_NEAR(y[i], gelu_exact(x[i]), 1e-6) << "x = " << x[i];
+  }
+}
+
 TEST(PackedLinear, pads_panels_with_zeros_and_keeps_the_bias) {
   // 3 outputs of 2 inputs: one panel, outputs 3..15 zero.
   const std::vector<float> w = {1, 2, 3, 4, 5, 6};
