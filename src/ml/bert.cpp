@@ -8,6 +8,7 @@
 #endif
 
 #include "ml/bert.hpp"
+#include "ml/erf_approx.hpp"
 
 #include <cblas.h>
 
@@ -20,6 +21,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -66,24 +68,27 @@ inline float exp_approx(float x) {
   return p * std::bit_cast<float>(bits);
 }
 
-// erf(x) as a rational function, |error| < 2e-7 (Eigen's generic_fast_erf_float; the same
-// form as XLA's), so that GELU vectorises; erf is +-1 in float beyond |x| = 4.
+// erf(x) as a rational function, |error| < 2e-7 (ml/erf_approx.hpp), so that GELU vectorises.
+// Straight-line Horner steps: loops over the coefficients here kept GCC at -O2 from
+// vectorising gelu()'s loop around it.
 inline float erf_approx(float x) {
-  x = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);
+  namespace c = erf_approx_coefficients;
+  static_assert(std::size(c::kP) == 7 && std::size(c::kQ) == 5);
+  x = x < -c::kClamp ? -c::kClamp : (x > c::kClamp ? c::kClamp : x);
   const float x2 = x * x;
-  float p = -2.72614225801306e-10f;
-  p = p * x2 + 2.77068142495902e-08f;
-  p = p * x2 + -2.10102402082508e-06f;
-  p = p * x2 + -5.69250639462346e-05f;
-  p = p * x2 + -7.34990630326855e-04f;
-  p = p * x2 + -2.95459980854025e-03f;
-  p = p * x2 + -1.60960333262415e-02f;
+  float p = c::kP[0];
+  p = p * x2 + c::kP[1];
+  p = p * x2 + c::kP[2];
+  p = p * x2 + c::kP[3];
+  p = p * x2 + c::kP[4];
+  p = p * x2 + c::kP[5];
+  p = p * x2 + c::kP[6];
   p = p * x;
-  float q = -1.45660718464996e-05f;
-  q = q * x2 + -2.13374055278905e-04f;
-  q = q * x2 + -1.68282697438203e-03f;
-  q = q * x2 + -7.37332916720468e-03f;
-  q = q * x2 + -1.42647390514189e-02f;
+  float q = c::kQ[0];
+  q = q * x2 + c::kQ[1];
+  q = q * x2 + c::kQ[2];
+  q = q * x2 + c::kQ[3];
+  q = q * x2 + c::kQ[4];
   return p / q;
 }
 
@@ -136,9 +141,9 @@ inline float dot(const float* a, const float* b, int32_t n) {
   return sum;
 }
 
-// Threads for the few-row kernel of the calling thread's forward pass: a single short sequence
-// (a search query) splits its output columns across the encoder's threads.
-thread_local int32_t tl_few_rows_threads = 1;
+// Threads for the weight products (packed or few-row) of the calling thread's forward pass: a
+// single sequence (a search query) splits their output columns across the encoder's threads.
+thread_local int32_t tl_product_threads = 1;
 
 // y[r, o] = (accumulate ? y[r, o] + b[o] : b[o]) + sum (b null: 0), the one store of every few-row
 // kernel.
@@ -477,7 +482,7 @@ void linear_few_rows(const float* x, int64_t ldx, int64_t rows, int32_t in, cons
   (void)portable;
 #endif
   // Column blocks of 4 (the AVX2 kernel's width) split across the threads.
-  const int32_t nthreads = tl_few_rows_threads;
+  const int32_t nthreads = tl_product_threads;
   const int32_t blocks = (out + 3) / 4;
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1)
   for (int32_t blk = 0; blk < blocks; ++blk) {
@@ -762,9 +767,9 @@ core::Result<void> BertModel::forward(const Batch& batch, BertWorkspace* ws) con
 
   if (groups <= 1) {
     openblas_set_num_threads(threads_);
-    tl_few_rows_threads = threads_;
+    tl_product_threads = threads_;
     run_sequences(batch, 0, nb, ws->scores.data(), ws);
-    tl_few_rows_threads = 1;
+    tl_product_threads = 1;
     return core::ok();
   }
   openblas_set_num_threads(1);
@@ -850,7 +855,7 @@ void BertModel::run_layers_packed(const int32_t* masks, int32_t sequences, int32
   const int64_t rows = static_cast<int64_t>(sequences) * seq;
   const float eps = config_.layer_norm_eps;
   // A single sequence (a query) splits each product's outputs across the encoder's threads.
-  const int32_t threads = tl_few_rows_threads;
+  const int32_t threads = tl_product_threads;
   float* ctx = q + 3 * h;
   float* ff = q;  // the feed-forward intermediate reuses a row block's q|k|v|context, dead by then
   for (size_t i = 0; i < layers_.size(); ++i) {

@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+
+#include "ml/erf_approx.hpp"
 
 namespace libromind::ml {
 
@@ -51,25 +54,24 @@ constexpr int64_t kPassRows = kPackedPassRows;
 // How many k steps (64-byte lines of a panel) ahead block() prefetches the weights.
 constexpr int32_t kPrefetchLines = 32;
 
-// erf(x) for 8 floats: the same rational approximation as bert.cpp's erf_approx (Eigen's
-// generic_fast_erf_float, |error| < 2e-7), with the division done as a reciprocal and a Newton
+// erf(x) for 8 floats: the rational approximation of ml/erf_approx.hpp (|error| < 2e-7, as
+// bert.cpp's scalar erf_approx), with the division done as a reciprocal and a Newton
 // step (GELU through it stays within 1e-6 of the exact value: packed_linear_test.cpp).
 LM_ML_AVX2 inline __m256 erf_avx2(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
+  namespace c = erf_approx_coefficients;
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-c::kClamp)), _mm256_set1_ps(c::kClamp));
   const __m256 x2 = _mm256_mul_ps(x, x);
-  __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
+  __m256 p = _mm256_set1_ps(c::kP[0]);
+#pragma GCC unroll 8
+  for (size_t i = 1; i < std::size(c::kP); ++i) {
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(c::kP[i]));
+  }
   p = _mm256_mul_ps(p, x);
-  __m256 q = _mm256_set1_ps(-1.45660718464996e-05f);
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-2.13374055278905e-04f));
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
+  __m256 q = _mm256_set1_ps(c::kQ[0]);
+#pragma GCC unroll 8
+  for (size_t i = 1; i < std::size(c::kQ); ++i) {
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(c::kQ[i]));
+  }
   // p / q as p * (1/q): the reciprocal estimate (12 bits) and one Newton step (about 23 bits)
   // instead of a division, which the FMA pipes cannot overlap as well.
   const __m256 r0 = _mm256_rcp_ps(q);
